@@ -1,0 +1,35 @@
+# Set-up and main jobs. Everything installs into .venv; system packages come from Debian (as root).
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+DEBS   := dataset-fashion-mnist chromium postgresql
+
+.PHONY: install system demo test bench clean
+
+install: $(STAMP) system
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt torch==2.13.0
+	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev,umap]'
+	touch $(STAMP)
+
+# Debian packages the data, the browser test and the PostgreSQL test need; apt only runs when one is missing.
+system:
+	@missing=$$(for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "note: not root, cannot install: $$missing (sudo apt-get install $$missing)"; fi; \
+	fi
+
+demo: install
+	$(VENV)/bin/latentspace train ae --epochs 3 --out runs/demo-ae
+
+test: install
+	$(PY) -m pytest -q
+
+bench: install
+	$(PY) benchmarks/run_all.py
+
+clean:
+	rm -rf runs .pytest_cache

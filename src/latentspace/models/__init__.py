@@ -1,0 +1,4 @@
+"""Model registry: name -> LightningModule class. A new model is one file and one line here."""
+from latentspace.models.autoencoder import Autoencoder
+
+MODELS = {cls.kind: cls for cls in (Autoencoder,)}

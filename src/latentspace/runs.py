@@ -1,0 +1,204 @@
+"""Run directories: the only thing later steps need from training.
+
+runs/NAME/
+  config.json     model kind and config, training config, seed, dataset, versions, git commit
+  checkpoints/    last.ckpt and best.ckpt (Lightning); weights load with weights_only=True
+  metrics.csv     one row per epoch
+  figures/        loss.png, reconstructions.png, ...
+  summary.json    written last: a run without it is unfinished
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import json
+import os
+import platform
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from latentspace.errors import LatentspaceError
+
+
+def write_json(path: Path, data) -> None:
+    """Write JSON atomically (temporary file, then rename): a reader never sees half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f, indent=2, default=_json_default)
+            f.write("\n")
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _json_default(obj):
+    if dataclasses.is_dataclass(obj):
+        return dataclasses.asdict(obj)
+    if isinstance(obj, Path):
+        return str(obj)
+    if hasattr(obj, "item"):
+        return obj.item()
+    raise TypeError(f"cannot write {type(obj).__name__} as JSON")
+
+
+def read_json(path: Path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def merge_json(path: Path, update: dict) -> dict:
+    """Merge `update` into the JSON object at `path` (created when missing); returns the result."""
+    path = Path(path)
+    data = read_json(path) if path.is_file() else {}
+    data.update(update)
+    write_json(path, data)
+    return data
+
+
+def environment() -> dict:
+    """Package versions and git commit, recorded in every run so results can be traced."""
+    import lightning
+    import numpy
+    import torchmetrics
+
+    from latentspace import __version__
+
+    return {
+        "latentspace": __version__,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "lightning": lightning.__version__,
+        "torchmetrics": torchmetrics.__version__,
+        "numpy": numpy.__version__,
+        "platform": platform.platform(),
+        "git_commit": git_commit(),
+    }
+
+
+def git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
+                             text=True, timeout=5)
+        return out.stdout.strip() or None if out.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+@dataclass(frozen=True)
+class Run:
+    """Paths inside one run directory."""
+    path: Path
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def config_file(self) -> Path:
+        return self.path / "config.json"
+
+    @property
+    def summary_file(self) -> Path:
+        return self.path / "summary.json"
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.path / "checkpoints"
+
+    @property
+    def last_checkpoint(self) -> Path:
+        return self.checkpoints / "last.ckpt"
+
+    @property
+    def best_checkpoint(self) -> Path:
+        return self.checkpoints / "best.ckpt"
+
+    @property
+    def metrics_file(self) -> Path:
+        return self.path / "metrics.csv"
+
+    @property
+    def figures(self) -> Path:
+        return self.path / "figures"
+
+    @property
+    def finished(self) -> bool:
+        return self.summary_file.is_file()
+
+    def config(self) -> dict:
+        return read_json(self.config_file)
+
+    def summary(self) -> dict:
+        return read_json(self.summary_file)
+
+
+def default_run_path(kind: str, latent_dim: int, root: str | os.PathLike = "runs") -> Path:
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = Path(root) / f"{kind}-z{latent_dim}-{stamp}"
+    i = 1
+    while path.exists():
+        i += 1
+        path = Path(root) / f"{kind}-z{latent_dim}-{stamp}-{i}"
+    return path
+
+
+def open_run(path: str | os.PathLike, finished: bool = True) -> Run:
+    """A run directory that exists and has a config; finished ones also have summary.json."""
+    run = Run(Path(path))
+    if not run.path.is_dir():
+        raise LatentspaceError(f"{path}: no such run directory")
+    if not run.config_file.is_file():
+        raise LatentspaceError(f"{path}: not a run directory (no config.json)")
+    try:
+        cfg = run.config()
+    except (OSError, json.JSONDecodeError) as e:
+        raise LatentspaceError(f"{run.config_file}: unreadable ({e})") from None
+    if not isinstance(cfg, dict) or "model" not in cfg:
+        raise LatentspaceError(f"{run.config_file}: not a latentspace run config")
+    if finished and not run.finished:
+        raise LatentspaceError(f"{path}: the run did not finish (no summary.json); "
+                               f"continue it with `latentspace train {cfg['model']} --resume --out {path}`")
+    return run
+
+
+def model_from_config(cfg: dict):
+    """A fresh model of the kind and config recorded in a run's config.json."""
+    from latentspace.models import MODELS
+    from latentspace.models.base import config_from_dict
+
+    try:
+        cls = MODELS[cfg["model"]]
+    except KeyError:
+        raise LatentspaceError(f"unknown model kind {cfg.get('model')!r} in run config") from None
+    return cls(config_from_dict(cls.config_cls, cfg.get("model_config", {})))
+
+
+def load_weights(path: Path) -> dict:
+    """A checkpoint's state_dict, loaded with weights_only=True (no arbitrary code from pickles)."""
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # a damaged or foreign file: say which one
+        raise LatentspaceError(f"{path}: cannot load checkpoint ({type(e).__name__}: {e})") from None
+    return ckpt.get("state_dict", ckpt)
+
+
+def load_run(path: str | os.PathLike, checkpoint: str = "best", finished: bool = True):
+    """(model in eval mode, Run) for every later step: embed, generate, evaluate, classify, explore."""
+    run = open_run(path, finished=finished)
+    model = model_from_config(run.config())
+    ckpt = run.best_checkpoint if checkpoint == "best" and run.best_checkpoint.is_file() else run.last_checkpoint
+    if not ckpt.is_file():
+        raise LatentspaceError(f"{path}: no checkpoint in {run.checkpoints}")
+    missing, unexpected = model.load_state_dict(load_weights(ckpt), strict=False)
+    if missing:
+        raise LatentspaceError(f"{ckpt}: checkpoint lacks {len(missing)} weights of the model, e.g. {missing[0]}")
+    model.eval()
+    return model, run

@@ -1,0 +1,29 @@
+"""Shared fixtures: small real data, a tiny trained run, an isolated cache."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+FMNIST = Path("/usr/share/datasets/fashion-mnist")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _quiet_env(tmp_path_factory):
+    """Keep the real decoded-array cache (fast), but never write runs outside tmp dirs."""
+    os.environ.setdefault("LATENTSPACE_CACHE", str(Path.home() / ".cache" / "latentspace"))
+    os.environ.pop("LATENTSPACE_DATA", None)
+    os.environ.pop("LATENTSPACE_RUN_DIR", None)
+    yield
+
+
+@pytest.fixture(scope="session")
+def tiny_ae_run(tmp_path_factory):
+    """An autoencoder trained for one epoch on 512 images: enough for the later steps to read."""
+    from latentspace.models.autoencoder import AEConfig
+    from latentspace.train import TrainConfig, fit
+
+    out = tmp_path_factory.mktemp("runs") / "ae"
+    return fit("ae", AEConfig(latent_dim=4), TrainConfig(epochs=1, limit_train=512, batch_size=128), out=out,
+               progress=False)
