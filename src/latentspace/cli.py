@@ -78,7 +78,29 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--data-dir")
     d.add_argument("--no-download", dest="download", action="store_false")
     d.set_defaults(func=cmd_data)
+    st = sub.add_parser("study", help="the whole study, every step, as one HTML report")
+    st.add_argument("--preset", default="quick", choices=("smoke", "quick", "full"),
+                    help="budget: smoke (seconds a step), quick (about 15 minutes on 2 cores), full (GPU)")
+    st.add_argument("--out", default="study", help="output directory (default: study)")
+    st.add_argument("--force", action="store_true", help="redo every step, even finished ones")
+    st.add_argument("--dataset", default="fashion-mnist", choices=tuple(DATASETS))
+    st.add_argument("--seed", type=int, default=0)
+    st.add_argument("--progress", action="store_true", help="show each training's progress bar")
+    st.set_defaults(func=cmd_study)
     return p
+
+
+def cmd_study(args) -> int:
+    from latentspace.study import run_study
+
+    report, sections = run_study(args.preset, args.out, args.force, args.dataset, args.seed, args.progress)
+    failed = [s for s in sections if s.status != "done"]
+    print(f"report: {report}")
+    if failed:
+        print(f"latentspace: error: {len(failed)} step(s) did not finish: " +
+              ", ".join(f"{s.title} ({s.status})" for s in failed), file=sys.stderr)
+        return 1
+    return 0
 
 
 def cmd_train(args) -> int:
