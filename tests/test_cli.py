@@ -23,6 +23,7 @@ def run_cli(capsys, *argv):
     (["train", "ae", "--optimizer", "lbfgs"], "invalid choice"),
     (["train", "ae", "--resume"], "--resume needs --out"),
     (["evaluate", "/nonexistent/run"], "no such run directory"),
+    (["train", "ae", "--device", "cuda", "--limit-train", "64", "--out", "/tmp/never"], "no CUDA device"),
     (["data", "--dataset", "kmnist", "--data-dir", "/nonexistent", "--no-download"], "downloading is off"),
 ])
 def test_user_errors_are_one_line_and_exit_2(capsys, argv, message, monkeypatch, tmp_path):

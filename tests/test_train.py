@@ -117,3 +117,20 @@ def test_ddp_on_cpu_with_two_processes(tmp_path):
     # each process saw half of the 512 images; the logged epoch throughput counts both
     model, _ = load_run(out)
     assert model.latent_dim == 3
+
+
+def test_trainer_settings_follow_the_config(tmp_path):
+    from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+
+    from latentspace.runs import Run
+    from latentspace.train import build_trainer
+
+    trainer = build_trainer(TrainConfig(early_stopping=3, max_time=2.0, precision="bf16-mixed"), Run(tmp_path),
+                            progress=False)
+    stops = [cb for cb in trainer.callbacks if isinstance(cb, EarlyStopping)]
+    assert len(stops) == 1 and stops[0].patience == 3 and stops[0].monitor == "val_loss"
+    ckpt = [cb for cb in trainer.callbacks if isinstance(cb, ModelCheckpoint)][0]
+    assert ckpt.monitor == "val_loss" and ckpt.save_last
+    assert trainer.precision == "bf16-mixed"
+    assert not [cb for cb in build_trainer(TrainConfig(), Run(tmp_path), progress=False).callbacks
+                if isinstance(cb, EarlyStopping)]
