@@ -73,6 +73,18 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true", help="print the metrics as JSON")
     ev.set_defaults(func=cmd_evaluate)
 
+    from latentspace.betasweep import BetaSweepConfig
+    from latentspace.models.vae import VAEConfig
+
+    bs = sub.add_parser("beta-sweep", help="one VAE per β, then latent traversals side by side (study fig. 9)")
+    add_dataclass_flags(bs, BetaSweepConfig)
+    add_dataclass_flags(bs, VAEConfig, skip=("beta",))
+    add_dataclass_flags(bs, TrainConfig)
+    bs.add_argument("--out", help="sweep directory; re-running with the same arguments reuses its finished runs "
+                                  "(default: runs/beta-sweep)")
+    bs.add_argument("--no-progress", action="store_true", help="no progress bar")
+    bs.set_defaults(func=cmd_beta_sweep)
+
     d = sub.add_parser("data", help="locate, download and verify a dataset; print where it is")
     d.add_argument("--dataset", default="fashion-mnist", choices=tuple(DATASETS))
     d.add_argument("--data-dir")
@@ -127,6 +139,19 @@ def cmd_evaluate(args) -> int:
     else:
         for k, v in results.items():
             print(f"{k:>24}: {v:.6g}" if isinstance(v, float) else f"{k:>24}: {v}")
+    return 0
+
+
+def cmd_beta_sweep(args) -> int:
+    from latentspace.betasweep import BetaSweepConfig, run_beta_sweep
+    from latentspace.models.vae import VAEConfig
+    from latentspace.train import TrainConfig
+
+    result = run_beta_sweep(dataclass_from_args(BetaSweepConfig, args), dataclass_from_args(VAEConfig, args),
+                            dataclass_from_args(TrainConfig, args), out=args.out, progress=not args.no_progress,
+                            log=print)
+    print(open(result["table"]).read().rstrip())
+    print(f"figure: {result['figure']}")
     return 0
 
 
