@@ -23,16 +23,17 @@ def run_cli(capsys, *argv):
     (["train", "ae", "--optimizer", "lbfgs"], "invalid choice"),
     (["train", "ae", "--resume"], "--resume needs --out"),
     (["evaluate", "/nonexistent/run"], "no such run directory"),
-    (["train", "ae", "--device", "cuda", "--limit-train", "64", "--out", "/tmp/never"], "no CUDA device"),
+    (["train", "ae", "--device", "cuda", "--limit-train", "64", "--out", "TMP/never"], "no CUDA device"),
     (["data", "--dataset", "kmnist", "--data-dir", "/nonexistent", "--no-download"], "downloading is off"),
 ])
 def test_user_errors_are_one_line_and_exit_2(capsys, argv, message, monkeypatch, tmp_path):
     monkeypatch.setenv("LATENTSPACE_CACHE", str(tmp_path))
-    code, out, err = run_cli(capsys, *argv)
+    code, out, err = run_cli(capsys, *[a.replace("TMP", str(tmp_path)) for a in argv])
     assert code == 2
     lines = err.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], err
     assert "Traceback" not in err
+    assert not (tmp_path / "never").exists(), "a failed command left a run directory behind"
 
 
 def test_not_a_run_directory(capsys, tmp_path):

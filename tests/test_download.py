@@ -11,7 +11,7 @@ import pytest
 
 from latentspace import data as D
 from latentspace.errors import LatentspaceError
-from tests.conftest import FMNIST
+from conftest import FMNIST
 
 
 @pytest.fixture(scope="module")

@@ -144,13 +144,19 @@ def quiet_lightning() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def build_trainer(cfg: TrainConfig, run: Run, progress: bool = True, extra_callbacks=(),
-                  monitor: str = "val_loss", max_epochs: int | None = None, log_version: str = "") -> L.Trainer:
+def check_device(cfg: TrainConfig) -> str:
+    """Lightning's accelerator name for --device, or a clear error when that device is absent."""
     accelerator = {"auto": "auto", "cuda": "cuda", "gpu": "cuda"}.get(cfg.device, cfg.device)
     if accelerator == "cuda" and not torch.cuda.is_available():
         raise LatentspaceError("--device cuda: no CUDA device is available here (try --device auto)")
     if accelerator == "mps" and not torch.backends.mps.is_available():
         raise LatentspaceError("--device mps: MPS is not available here (try --device auto)")
+    return accelerator
+
+
+def build_trainer(cfg: TrainConfig, run: Run, progress: bool = True, extra_callbacks=(),
+                  monitor: str = "val_loss", max_epochs: int | None = None, log_version: str = "") -> L.Trainer:
+    accelerator = check_device(cfg)
     callbacks = [
         ModelCheckpoint(dirpath=run.checkpoints, filename="best", monitor=monitor, mode="min", save_last=True,
                         save_top_k=1, enable_version_counter=False),
@@ -217,6 +223,7 @@ def prepare_run(kind: str, model_config, train_config: TrainConfig, out=None, re
             raise LatentspaceError(f"{run.path} already holds a run; continue it with --resume or choose another --out")
     validate_config(model_config)
     validate_config(train_config)
+    check_device(train_config)
     run.path.mkdir(parents=True, exist_ok=True)
     if run.summary_file.exists():
         run.summary_file.unlink()  # the run is being changed: it is unfinished until the new summary
