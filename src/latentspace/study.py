@@ -47,7 +47,9 @@ class Preset:
 PRESETS = {
     "smoke": Preset("smoke", limit_train=512, ae_epochs=1, search_trials=2, search_epochs=1, search_limit=256,
                     map_n=500, classify_epochs=1, baseline_epochs=1, vae_epochs=1, beta_epochs=1, betas="1,10,100",
-                    gan_epochs=2, gan_max_minutes=None, eval_n=500),
+                    gan_epochs=2, gan_max_minutes=None, eval_n=500,
+                    estimates={"ae20": 8, "search": 15, "maps": 8, "ae2": 8, "classifier": 15, "vae20": 12,
+                               "vae2": 8, "beta": 20, "gan": 15, "summary": 20}),
     "quick": Preset("quick", limit_train=None, ae_epochs=8, search_trials=8, search_epochs=2, search_limit=8000,
                     map_n=None, classify_epochs=6, baseline_epochs=4, vae_epochs=8, beta_epochs=4,
                     betas="1,10,100", gan_epochs=6, gan_max_minutes=4.0, eval_n=5000,

@@ -54,6 +54,129 @@ def step_ae20(ctx: Context) -> Section:
                      "silhouettes should be clear; fine texture (prints, stripes) is what a 20-number code loses first.")])
 
 
+# ---------------------------------------------------------------- latent maps and traversals
+
+def maps_and_traversal(ctx: Context, run_path, what: str, key: str) -> list:
+    """PCA and t-SNE maps of the test codes and a traversal of the two most spread dimensions."""
+    import numpy as np
+
+    from latentspace.generation import embed_figure, generate_run, write_generated
+
+    figures = []
+    for method, how in (("pca", "the two directions of largest variance (PCA)"),
+                        ("tsne", "t-SNE, which keeps neighbours together but not distances")):
+        r = embed_figure(run_path, method, n=ctx.preset.map_n)
+        figures.append(fig(r["figure"], f"{what}: test images' codes projected with {how}, coloured by class "
+                                        f"(study fig. {'2a' if method == 'pca' else '2b'}). Look for classes forming "
+                                        f"their own clusters; shirts, T-shirts, pullovers and coats usually overlap."))
+        if method == "pca":
+            spread = np.asarray(r["latent"]).std(0)
+            dims = tuple(int(d) for d in np.argsort(spread)[::-1][:2])
+    result = generate_run(run_path, "traverse", dims=dims, steps=10, image=0)
+    out = write_generated(result, Path(run_path) / "figures" / f"traverse-{dims[0]}-{dims[1]}.png")
+    figures.append(fig(out, f"{what}: starting from the first test image's code, dimensions {dims[0]} and "
+                            f"{dims[1]} (the two with the largest spread) are varied over the range they take on the "
+                            f"test set and decoded (study fig. 3b). Smooth changes of shape along each axis show a "
+                            f"continuous latent space."))
+    return figures
+
+
+def step_maps(ctx: Context) -> Section:
+    return Section("maps", "", intro="The autoencoder's 20-dimensional codes of the test set, mapped to two "
+                                     "dimensions, and new images made by moving through the code space.",
+                   figures=maps_and_traversal(ctx, ctx.results["ae20"], "Autoencoder, latent 20", "maps"))
+
+
+def lattice_figure(run: Run, what: str, fig_no: str) -> Figure:
+    from latentspace.generation import generate_run, write_generated
+
+    result = generate_run(run.path, "grid", steps=15)
+    out = write_generated(result, run.figures / "lattice.png")
+    return fig(out, f"{what}: left, the test images' 2-D codes coloured by class; right, the decoder's output over "
+                    f"a regular lattice covering them (study fig. {fig_no}). Each region of the lattice should look "
+                    f"like the class that occupies the same region on the left.")
+
+
+# ---------------------------------------------------------------- 4. autoencoder, latent 2
+
+def step_ae2(ctx: Context) -> Section:
+    from latentspace.models.autoencoder import AEConfig
+
+    run = train_run(ctx, "ae", "ae-z2", AEConfig(latent_dim=2), ctx.preset.ae_epochs)
+    ctx.results["ae2"] = str(run.path)
+    return Section("ae2", "", intro="The same autoencoder squeezed to a 2-dimensional code, so its latent space can "
+                                    "be drawn without any projection.",
+                   tables=[run_table(run, "Training")],
+                   figures=[lattice_figure(run, "Autoencoder, latent 2", "4"),
+                            fig(run.figures / "reconstructions.png",
+                                "Reconstructions from two numbers: blurrier than with 20, but the garment type "
+                                "survives.")])
+
+
+# ---------------------------------------------------------------- 6, 7. VAE
+
+def step_vae20(ctx: Context) -> Section:
+    from latentspace.models.vae import VAEConfig
+
+    run = train_run(ctx, "vae", "vae-z20", VAEConfig(latent_dim=20), ctx.preset.vae_epochs)
+    ctx.results["vae20"] = str(run.path)
+    return Section("vae20", "", intro="A variational autoencoder on the same convolutional networks: the encoder gives "
+                                      "a mean μ and a log-variance log σ² per dimension, the code is sampled "
+                                      "z = μ + ε·σ, and the loss adds the KL divergence from N(0, I) to the summed "
+                                      "squared reconstruction error.",
+                   tables=[run_table(run, "Training")],
+                   figures=[fig(run.figures / "loss.png",
+                                "Reconstruction, KL and total loss per epoch, training solid and validation dashed "
+                                "(study fig. 6a). The KL term rises early as the code starts carrying information."),
+                            fig(run.figures / "reconstructions.png",
+                                "Test images above their reconstructions from μ (study fig. 1b): smoother than the "
+                                "autoencoder's, the price of a regular latent space."),
+                            fig(run.figures / "kl_per_dim.png",
+                                "Mean KL divergence of each latent dimension on the test set. Dimensions near zero "
+                                "are unused (posterior collapse); the active ones carry the information."),
+                            *maps_and_traversal(ctx, run.path, "VAE, latent 20", "vae20")])
+
+
+def step_vae2(ctx: Context) -> Section:
+    from latentspace.models.vae import VAEConfig
+
+    run = train_run(ctx, "vae", "vae-z2", VAEConfig(latent_dim=2), ctx.preset.vae_epochs)
+    ctx.results["vae2"] = str(run.path)
+    return Section("vae2", "", intro="The VAE with a 2-dimensional code: the KL term pulls the codes towards a "
+                                     "standard normal, so the lattice has no holes.",
+                   tables=[run_table(run, "Training")],
+                   figures=[lattice_figure(run, "VAE, latent 2", "8")])
+
+
+# ---------------------------------------------------------------- 8. β sweep
+
+def step_beta(ctx: Context) -> Section:
+    from latentspace.betasweep import BetaSweepConfig, run_beta_sweep
+    from latentspace.models.vae import VAEConfig
+
+    p = ctx.preset
+    result = run_beta_sweep(BetaSweepConfig(betas=p.betas), VAEConfig(latent_dim=20),
+                            TrainConfig(epochs=p.beta_epochs, limit_train=p.limit_train, seed=ctx.seed,
+                                        dataset=ctx.dataset),
+                            out=ctx.path("beta-sweep"), progress=ctx.progress)
+    rows = [[r["beta"], r["active_units"], r["total_kl"], r["test_mse"],
+             ", ".join(f"z{d}" for d in r["top_dims"])] for r in result["rows"]]
+    return Section("beta", "", intro="One VAE per β, everything else equal (same seed). A larger β weighs the KL term "
+                                     "more: fewer active dimensions, blurrier reconstructions, and dimensions that "
+                                     "each control one factor of the image.",
+                   tables=[Table("Active units per β", ["β", "active units (KL > 0.01 nats)", "total KL (nats)",
+                                                        "test MSE", "most active dimensions"], rows)],
+                   figures=[fig(result["figure"],
+                                "For each β, one test image's most active dimensions (rows) varied over ±3σ of the "
+                                "prior (columns), the others held at μ (study fig. 9). At β = 1 many dimensions "
+                                "change the image a little; at β = 100 few remain, each changing it a lot.")])
+
+
 STEPS = [
     Step("ae20", "Autoencoder, latent 20", step_ae20),
+    Step("maps", "Latent maps and traversal", step_maps, needs=("ae20",)),
+    Step("ae2", "Autoencoder, latent 2", step_ae2),
+    Step("vae20", "VAE, latent 20", step_vae20),
+    Step("vae2", "VAE, latent 2", step_vae2),
+    Step("beta", "β sweep", step_beta),
 ]
