@@ -157,7 +157,8 @@ def run_beta_sweep(sweep: BetaSweepConfig, model_config: VAEConfig | None = None
         f"top {sweep.top_k} dimensions by KL over ±{sweep.range:g}σ, others at μ",
         out / "traversals.png")
     (out / "table.md").write_text(markdown_table(rows))
-    result = {"betas": betas, "sweep": dataclasses.asdict(sweep), "model_config": dataclasses.asdict(model_config),
+    shared = {k: v for k, v in dataclasses.asdict(model_config).items() if k != "beta"}
+    result = {"betas": betas, "sweep": dataclasses.asdict(sweep), "image_class": label, "model_config": shared,
               "train": dataclasses.asdict(train_config), "rows": rows, "runs": status,
               "figure": str(figure), "table": str(out / "table.md")}
     write_json(out / "table.json", result)
