@@ -3,7 +3,8 @@
 OUT/
   beta-1/, beta-10/, ...   one ordinary VAE run directory per β (finished ones are reused)
   traversals.png           a block per β: its top-k dimensions (rows) over ±range σ (columns)
-  table.md, table.json     per β: active units, total KL, test reconstruction MSE, the traversed dimensions
+  table.md, table.json     per β: active units, total KL, test reconstruction MSE (JSON: also PSNR, SSIM),
+                           the traversed dimensions
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import torch
 from latentspace import data as D
 from latentspace.analysis.betasweep import (ACTIVE_THRESHOLD, active_units, kl_per_dimension, top_k_dims,
                                             traversal_values, traverse)
+from latentspace.analysis.metrics import reconstruction_metrics
 from latentspace.analysis.vae_plots import plot_beta_traversals
 from latentspace.errors import LatentspaceError
 from latentspace.models.base import option, validate_config
@@ -83,17 +85,6 @@ def train_or_reuse(beta: float, model_config: VAEConfig, train_config: TrainConf
     return fit("vae", cfg, train_config, out=path, progress=progress), "trained"
 
 
-@torch.no_grad()
-def test_mse(model, images: D.ImageSet, batch_size: int = 2000) -> float:
-    """Mean squared error per pixel of decode(μ) over a split (what `evaluate` calls test_mse)."""
-    total, count = 0.0, 0
-    for start in range(0, len(images), batch_size):
-        x = images.floats(slice(start, start + batch_size))
-        total += torch.sum((model.decode(model.encode(x)).clamp(0, 1) - x) ** 2, dtype=torch.float64).item()
-        count += x.numel()
-    return total / count
-
-
 def analyse_beta(run: Run, test: D.ImageSet, sweep: BetaSweepConfig) -> tuple[dict, dict]:
     """(table row, figure block) of one β's run."""
     model, run = load_run(run.path)
@@ -110,7 +101,7 @@ def analyse_beta(run: Run, test: D.ImageSet, sweep: BetaSweepConfig) -> tuple[di
         images = traverse(decode, mu[sweep.image].numpy(), dims, values)
     beta = float(model.config.beta)
     row = {"beta": beta, "active_units": active_units(kl), "total_kl": float(kl.sum()),
-           "test_mse": test_mse(model, test), "top_dims": dims, "top_dims_kl": [float(kl[d]) for d in dims],
+           **reconstruction_metrics(model, test), "top_dims": dims, "top_dims_kl": [float(kl[d]) for d in dims],
            "kl_per_dim": kl.tolist(), "run": str(run.path)}
     block = {"beta": beta, "dims": dims, "kl": row["top_dims_kl"], "images": images}
     return row, block
@@ -157,7 +148,8 @@ def run_beta_sweep(sweep: BetaSweepConfig, model_config: VAEConfig | None = None
         f"top {sweep.top_k} dimensions by KL over ±{sweep.range:g}σ, others at μ",
         out / "traversals.png")
     (out / "table.md").write_text(markdown_table(rows))
-    result = {"betas": betas, "sweep": dataclasses.asdict(sweep), "model_config": dataclasses.asdict(model_config),
+    shared = {k: v for k, v in dataclasses.asdict(model_config).items() if k != "beta"}
+    result = {"betas": betas, "sweep": dataclasses.asdict(sweep), "image_class": label, "model_config": shared,
               "train": dataclasses.asdict(train_config), "rows": rows, "runs": status,
               "figure": str(figure), "table": str(out / "table.md")}
     write_json(out / "table.json", result)

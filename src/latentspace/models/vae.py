@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from lightning.pytorch.callbacks import Callback
 from torch import nn
 
-from latentspace.analysis.betasweep import ACTIVE_THRESHOLD, active_units
+from latentspace.analysis.betasweep import ACTIVE_THRESHOLD, active_units, kl_per_dimension
 from latentspace.analysis.figures import reconstruction_figure
 from latentspace.analysis.plots import plot_curves, read_metrics
 from latentspace.analysis.vae_plots import plot_kl_per_dim
@@ -22,7 +22,7 @@ from latentspace.data import ImageSet
 from latentspace.models.autoencoder import AEConfig
 from latentspace.models.base import make_optimizer, option
 from latentspace.nets import Decoder, Encoder, init_weights
-from latentspace.runs import merge_json, read_json
+from latentspace.runs import merge_json, read_json, write_json
 
 LOGVAR_RANGE = (-16.0, 10.0)  # σ from 3e-4 to 148: exp() stays finite, even in float16
 KL_FILE = "kl_per_dim.json"
@@ -181,7 +181,7 @@ class VAE(L.LightningModule):
                            ylabel="per image: summed squared error, KL nats", logy=True)
         recon = reconstruction_figure(self, splits.test, run, name)
         mu, logvar = self.distribution_of(splits.test)
-        per_dim = kl_divergence(mu, logvar).mean(0).numpy()
+        per_dim = kl_per_dimension(mu.numpy(), logvar.numpy())
         merge_json(run.path / KL_FILE, {"test": per_dim.tolist(), "threshold": ACTIVE_THRESHOLD,
                                         "test_active_units": active_units(per_dim)})
         kl = plot_kl_per_dim(per_dim, f"{name}: mean KL per latent dimension (test set)",
@@ -211,6 +211,5 @@ class KLPerDimLog(Callback):
         if not trainer.is_global_zero:
             return
         data = read_json(self.path) if self.path.is_file() else {}
-        epochs = [e for e in data.get("epochs", []) if e["epoch"] < row["epoch"]]
-        data["epochs"] = epochs + [row]
-        merge_json(self.path, data)
+        data["epochs"] = [e for e in data.get("epochs", []) if e["epoch"] < row["epoch"]] + [row]
+        write_json(self.path, data)
