@@ -197,6 +197,9 @@ def compare(net, real: Features, fake: Features, real_radii=None, kid_subsets: i
     out = {**fid_kid(net, real.features, fake.features, kid_subsets=kid_subsets, seed=seed),
            **precision_recall(real.features, fake.features, real_radii=real_radii),
            **class_spread(fake.probs)}
+    ref_spread = class_spread(real.probs)  # what real images score, for scale
+    out["reference_class_entropy"] = ref_spread["class_entropy"]
+    out["reference_inception_score"] = ref_spread["inception_score"]
     out["n_samples"], out["n_reference"] = len(fake), len(real)
     return out
 
