@@ -69,8 +69,15 @@ def build_parser() -> argparse.ArgumentParser:
         mp.set_defaults(func=cmd_train, model_cls=cls)
 
     ev = sub.add_parser("evaluate", help="test metrics of a run, written to RUN/evaluation.json")
-    ev.add_argument("run", help="run directory")
+    ev.add_argument("run", nargs="?", help="run directory")
     ev.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    ev.add_argument("--n", type=int, default=10000,
+                    help="samples drawn for FID/KID/precision/recall, and test images they are compared with; "
+                         "0 skips the sample metrics (default: 10000)")
+    ev.add_argument("--samples", metavar="FILE.npy",
+                    help="score this file of images (N x 28 x 28, uint8 or floats in [0, 1]) instead of a run")
+    ev.add_argument("--dataset", default="fashion-mnist", choices=tuple(DATASETS),
+                    help="the test set (and feature network) --samples are scored against (default: fashion-mnist)")
     ev.set_defaults(func=cmd_evaluate)
 
     from latentspace.betasweep import BetaSweepConfig
@@ -86,6 +93,15 @@ def build_parser() -> argparse.ArgumentParser:
     bs.set_defaults(func=cmd_beta_sweep)
 
     add_latent_commands(sub)
+
+    fn = sub.add_parser("feature-net", help="train the classifier whose features FID/KID/precision/recall use")
+    fn.add_argument("--dataset", default="fashion-mnist", choices=tuple(DATASETS))
+    fn.add_argument("--epochs", type=int, default=None, help="(default: the shipped network's recipe)")
+    fn.add_argument("--seed", type=int, default=0)
+    fn.add_argument("--out", help="directory for DATASET.pt and DATASET.json (default: the cache's weights/)")
+    fn.add_argument("--data-dir")
+    fn.add_argument("--no-progress", action="store_true", help="no progress bar")
+    fn.set_defaults(func=cmd_feature_net)
 
     d = sub.add_parser("data", help="locate, download and verify a dataset; print where it is")
     d.add_argument("--dataset", default="fashion-mnist", choices=tuple(DATASETS))
@@ -133,9 +149,16 @@ def cmd_train(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from latentspace.evaluate import evaluate_run
+    from latentspace.evaluate import evaluate_run, evaluate_samples
 
-    results = evaluate_run(args.run)
+    if args.n < 0:
+        raise LatentspaceError(f"--n must be at least 0, got {args.n}")
+    if (args.run is None) == (args.samples is None):
+        raise LatentspaceError("give a run directory or --samples FILE.npy (one of them)")
+    if args.samples:
+        results = evaluate_samples(args.samples, args.dataset, n=args.n or None)
+    else:
+        results = evaluate_run(args.run, n=args.n)
     if args.json:
         print(json.dumps(results, indent=2))
     else:
@@ -154,6 +177,16 @@ def cmd_beta_sweep(args) -> int:
                             log=print)
     print(open(result["table"]).read().rstrip())
     print(f"figure: {result['figure']}")
+    return 0
+
+
+def cmd_feature_net(args) -> int:
+    from latentspace.featurenet import RECIPE, train_feature_net
+
+    record = train_feature_net(args.dataset, args.out, epochs=args.epochs or RECIPE["epochs"], seed=args.seed,
+                               data_dir=args.data_dir, progress=not args.no_progress)
+    print(f"{args.dataset}: test accuracy {record['test_accuracy']:.4f} after {record['epochs']} epochs "
+          f"({record['train_time_s']} s); weights in {record['weights']}")
     return 0
 
 
