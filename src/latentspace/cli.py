@@ -103,6 +103,21 @@ def build_parser() -> argparse.ArgumentParser:
     fn.add_argument("--no-progress", action="store_true", help="no progress bar")
     fn.set_defaults(func=cmd_feature_net)
 
+    cl = sub.add_parser("classify", help="train a classifier head on a run's frozen encoder (or a supervised baseline)")
+    cl.add_argument("run", nargs="?", help="run directory whose encoder is used (omit with --baseline)")
+    cl.add_argument("--baseline", action="store_true",
+                    help="train the same encoder architecture from scratch on the labels instead")
+    cl.add_argument("--finetune", action="store_true",
+                    help="unfreeze the encoder (at --encoder-lr times the learning rate); default out RUN/classifier-finetune")
+    from latentspace.classify import ClassifyConfig
+    from latentspace.models.probe import ProbeConfig
+    add_dataclass_flags(cl, ClassifyConfig)
+    add_dataclass_flags(cl, ProbeConfig)
+    cl.add_argument("--out", help="results directory (default: RUN/classifier, or runs/baseline-classifier)")
+    cl.add_argument("--json", action="store_true", help="print the result as JSON (the log goes to stderr)")
+    cl.add_argument("--no-progress", action="store_true", help="no progress bar")
+    cl.set_defaults(func=cmd_classify)
+
     d = sub.add_parser("data", help="locate, download and verify a dataset; print where it is")
     d.add_argument("--dataset", default="fashion-mnist", choices=tuple(DATASETS))
     d.add_argument("--data-dir")
@@ -187,6 +202,26 @@ def cmd_feature_net(args) -> int:
                                data_dir=args.data_dir, progress=not args.no_progress)
     print(f"{args.dataset}: test accuracy {record['test_accuracy']:.4f} after {record['epochs']} epochs "
           f"({record['train_time_s']} s); weights in {record['weights']}")
+    return 0
+
+
+def cmd_classify(args) -> int:
+    from latentspace.classify import ClassifyConfig, classify_baseline, classify_run, format_result
+    from latentspace.models.probe import ProbeConfig
+
+    probe, config = dataclass_from_args(ProbeConfig, args), dataclass_from_args(ClassifyConfig, args)
+    log = (lambda *a: print(*a, file=sys.stderr)) if args.json else print
+    progress = not (args.no_progress or args.json)
+    if args.baseline:
+        if args.run or args.finetune:
+            raise LatentspaceError("--baseline trains from scratch: give no RUN and no --finetune")
+        result = classify_baseline(probe, config, out=args.out, progress=progress, log=log)
+    elif not args.run:
+        raise LatentspaceError("give a RUN directory, or --baseline")
+    else:
+        result = classify_run(args.run, probe, config, finetune=args.finetune, out=args.out, progress=progress,
+                              log=log)
+    print(json.dumps(result, indent=2) if args.json else format_result(result))
     return 0
 
 
