@@ -142,6 +142,9 @@ class GAN(L.LightningModule):
         x = batch[0] * 2 - 1
         n = len(x)
         real_label = 1.0 - self.config.label_smoothing
+        # BatchNorm's running statistics change in every forward pass: keep them to undo a non-finite step
+        buffers = [b for b in (*self.generator.buffers(), *self.discriminator.buffers()) if b.is_floating_point()]
+        saved = [b.clone() for b in buffers]
         fake = self.generator(torch.randn(n, self.config.noise_dim, device=x.device))
 
         # discriminator: real images towards 1 (or 1 - smoothing), the generated batch towards 0
@@ -167,6 +170,8 @@ class GAN(L.LightningModule):
             opt_g.step()
             self._update_ema()
         self.discriminator.requires_grad_(True)
+        if not finite:
+            torch._foreach_copy_(buffers, saved)
 
         with torch.no_grad():
             d_loss, g_loss = d_loss.detach(), g_loss.detach()
