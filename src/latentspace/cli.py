@@ -67,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
         mp.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
         mp.add_argument("--no-progress", action="store_true", help="no progress bar")
         mp.set_defaults(func=cmd_train, model_cls=cls)
+        mp.set_defaults(**getattr(cls, "train_defaults", {}))  # a model's own training defaults (GAN: batch 128)
 
     ev = sub.add_parser("evaluate", help="test metrics of a run, written to RUN/evaluation.json")
     ev.add_argument("run", nargs="?", help="run directory")

@@ -109,7 +109,7 @@ class FiniteLossGuard(Callback):
     """Stops training at the first NaN or infinite loss; the last good checkpoint stays untouched."""
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-        loss = outputs["loss"] if isinstance(outputs, dict) else outputs
+        loss = outputs.get("loss") if isinstance(outputs, dict) else outputs  # manual optimisation may return none
         if loss is not None and not torch.isfinite(loss).all():
             raise NonFiniteLoss(f"loss became {float(loss)} at epoch {trainer.current_epoch} step {batch_idx}")
 
@@ -139,6 +139,8 @@ def quiet_lightning() -> None:
     warnings.filterwarnings("ignore", ".*The number of training batches.*")
     warnings.filterwarnings("ignore", ".*LeafSpec.*")
     warnings.filterwarnings("ignore", ".*Checkpoint directory .* exists and is not empty.*")
+
+    warnings.filterwarnings("ignore", ".*but have no `validation_step`.*")  # models without a validation loss
     for name in ("lightning.pytorch.utilities.rank_zero", "lightning.pytorch.accelerators.cuda",
                  "lightning.fabric.utilities.seed", "lightning.pytorch.utilities.upgrade_checkpoint"):
         logging.getLogger(name).setLevel(logging.WARNING)
@@ -248,7 +250,7 @@ def fit(kind: str, model_config=None, train_config: TrainConfig | None = None, o
         raise LatentspaceError(f"unknown model {kind!r}; choose one of {', '.join(MODELS)}")
     cls = MODELS[kind]
     model_config = model_config or cls.config_cls()
-    train_config = train_config or TrainConfig()
+    train_config = train_config or TrainConfig(**getattr(cls, "train_defaults", {}))
     run, model_config, train_config = prepare_run(kind, model_config, train_config, out, resume)
     os.environ[RUN_DIR_ENV] = str(run.path.resolve())
     quiet_lightning()
@@ -317,6 +319,8 @@ def _metrics_rows(path: Path) -> list[dict]:
 
 
 def _stop_reason(trainer) -> str:
+    if getattr(trainer.lightning_module, "stop_reason", None):  # a model that stopped itself (GAN collapse)
+        return trainer.lightning_module.stop_reason
     for cb in trainer.callbacks:
         if isinstance(cb, EarlyStopping) and cb.stopped_epoch:
             return "early_stopping"

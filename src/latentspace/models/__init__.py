@@ -3,3 +3,7 @@ from latentspace.models.autoencoder import Autoencoder
 from latentspace.models.vae import VAE
 
 MODELS = {cls.kind: cls for cls in (Autoencoder, VAE)}
+
+from latentspace.models.gan import GAN
+
+MODELS = {cls.kind: cls for cls in (Autoencoder, GAN)}
