@@ -116,10 +116,19 @@ def open_storage(url: str, heartbeat: int | None = None, grace: int | None = Non
         engine_kwargs["connect_args"] = {"connect_timeout": 10}
     shown = safe_url(url)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat,
-                                              grace_period=grace)
+        for attempt in range(3):
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                    return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs,
+                                                      heartbeat_interval=heartbeat, grace_period=grace)
+            except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError,
+                    sqlalchemy.exc.OperationalError) as e:
+                # two processes creating Optuna's tables in a fresh database at once: the loser tries again
+                racing = isinstance(e, sqlalchemy.exc.IntegrityError) or "already exists" in str(e)
+                if not racing or attempt == 2:
+                    raise
+                time.sleep(0.5 * (attempt + 1))
     except sqlalchemy.exc.NoSuchModuleError:
         raise LatentspaceError(f"--storage {shown}: unknown database kind {parsed.drivername!r}") from None
     except ImportError:
@@ -439,7 +448,8 @@ def _mp_context():
 def _fixed_settings(settings: SearchSettings, space) -> dict:
     """What makes trials comparable, besides the space: a worker that differs may not join."""
     t = settings.train
-    model = {k: v for k, v in settings.model.items() if k not in space}
+    full = dataclasses.asdict(config_from_dict(MODELS[settings.kind].config_cls, settings.model))
+    model = {k: v for k, v in full.items() if k not in space}
     return {"epochs_per_trial": settings.epochs_per_trial, "batch_size": t.batch_size, "seed": t.seed,
             "limit_train": t.limit_train, "dataset": t.dataset, "precision": t.precision, "model": model}
 
