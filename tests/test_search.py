@@ -195,6 +195,44 @@ def test_three_workers_take_exactly_the_budget(backend, tmp_path, request):
     assert len({t.user_attrs["pid"] for t in trials}) >= 2  # the workers really shared the study
 
 
+def diverging_objective(trial, settings, run_dir):
+    if trial.number == 1:
+        raise LatentspaceError(f"training stopped: loss became nan (trial {trial.number})")
+    return trial.params["lr"]
+
+
+def broken_objective(trial, settings, run_dir):
+    raise LatentspaceError("the data is gone")
+
+
+def interrupted_objective(trial, settings, run_dir):
+    raise KeyboardInterrupt
+
+
+def test_a_trial_failing_by_itself_counts_an_interrupted_one_does_not(tmp_path):
+    settings = SearchSettings(kind="ae", trials=3, out=str(tmp_path / "s"), train=TINY_TRAIN)
+    summary = run_search(settings, objective=diverging_objective, log=lambda line: None)
+    trials = trials_of(settings)
+    assert [t.state for t in trials] == [TrialState.COMPLETE, TrialState.FAIL, TrialState.COMPLETE]
+    assert "nan" in trials[1].user_attrs["error"] and summary["finished"]
+    assert "| fail |" in (tmp_path / "s" / "trials.md").read_text()
+
+    settings = SearchSettings(kind="ae", trials=2, out=str(tmp_path / "i"), train=TINY_TRAIN)
+    with pytest.raises(KeyboardInterrupt):
+        run_search(settings, objective=interrupted_objective, log=lambda line: None)
+    summary = run_search(settings, objective=cheap_objective, log=lambda line: None)
+    trials = trials_of(settings)
+    assert [t.state for t in trials] == [TrialState.FAIL, TrialState.COMPLETE, TrialState.COMPLETE]
+    assert summary["finished"] and summary["counted"] == 2
+
+
+def test_the_same_error_three_times_stops_the_search(tmp_path):
+    settings = SearchSettings(kind="ae", trials=10, out=str(tmp_path / "s"), train=TINY_TRAIN)
+    with pytest.raises(LatentspaceError, match="three trials in a row failed: the data is gone"):
+        run_search(settings, objective=broken_objective, log=lambda line: None)
+    assert len(trials_of(settings)) == 3
+
+
 # ------------------------------------------------------------------------------ PostgreSQL
 
 def _free_port() -> int:
@@ -236,13 +274,11 @@ def postgres_url():
     try:
         yield f"postgresql://postgres@127.0.0.1:{port}/"
     finally:
-        os.kill(pid, signal.SIGINT)  # fast shutdown
-        for _ in range(100):
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
+        os.kill(pid, signal.SIGQUIT)  # immediate shutdown (a throw-away server); it removes its pid file
+        for _ in range(200):
+            if not (data / "postmaster.pid").exists():
                 break
-            time.sleep(0.1)
+            time.sleep(0.05)
         shutil.rmtree(root, ignore_errors=True)
 
 

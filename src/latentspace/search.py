@@ -273,7 +273,11 @@ class PruningCallback(Callback):
         if value is None:
             return
         epoch = trainer.current_epoch
-        self.trial.report(float(value), step=epoch)
+        try:
+            self.trial.report(float(value), step=epoch)
+        except optuna.exceptions.UpdateFinishedTrialError:  # failed meanwhile as stale: its result will be dropped
+            trainer.should_stop = True
+            return
         if self.trial.should_prune():
             self.pruned_at = epoch
             trainer.should_stop = True
@@ -349,7 +353,7 @@ def work(settings: SearchSettings, worker: int = 0, objective: Callable | None =
     lock = BudgetLock(settings.storage_url, settings.study_name, settings.out_dir)
     out = settings.out_dir
     me = f"{socket.gethostname()}:{os.getpid()}"
-    ran = 0
+    ran, failures = 0, []
     try:
         while True:
             with lock:
@@ -371,12 +375,16 @@ def work(settings: SearchSettings, worker: int = 0, objective: Callable | None =
                 time.sleep(min(settings.heartbeat, 5))  # the last trials run elsewhere: wait for their outcome
                 continue
             ran += 1
-            _run_trial(study, storage, trial, settings, objective, run_dir, worker, log)
+            failures.append(_run_trial(study, storage, trial, settings, objective, run_dir, worker, log))
+            if len(failures) >= 3 and failures[-1] and failures[-3:] == [failures[-1]] * 3:
+                # the same error three times in a row is the set-up's, not the trials': stop spending the budget
+                raise LatentspaceError(f"three trials in a row failed: {failures[-1]}")
     finally:
         lock.close()
 
 
-def _run_trial(study, storage, trial, settings, objective, run_dir, worker, log) -> None:
+def _run_trial(study, storage, trial, settings, objective, run_dir, worker, log) -> str | None:
+    """Run and tell one trial; returns the error of a trial that failed by its own fault."""
     t0 = time.time()
     state, value, error, reraise = TrialState.FAIL, None, None, None
     with Heartbeat(storage, trial._trial_id, settings.heartbeat):
@@ -388,8 +396,9 @@ def _run_trial(study, storage, trial, settings, objective, run_dir, worker, log)
         except LatentspaceError as e:  # the trial's own failure (e.g. a diverged loss): it used its budget
             error = str(e)
             _set_attrs(trial, error=error, counted=True)
-        except (Exception, KeyboardInterrupt) as e:  # a bug or Ctrl-C: not counted, a re-run makes up for it
-            error, reraise = f"{type(e).__name__}: {e}", e
+        except BaseException as e:  # a bug or Ctrl-C (Lightning turns it into SystemExit): not counted
+            error = f"{type(e).__name__}: {e}"
+            reraise = KeyboardInterrupt() if isinstance(e, (KeyboardInterrupt, SystemExit)) else e
             _set_attrs(trial, error=error)
     try:
         study.tell(trial, value if state == TrialState.COMPLETE else None, state=state)
@@ -404,6 +413,7 @@ def _run_trial(study, storage, trial, settings, objective, run_dir, worker, log)
             f"{time.time() - t0:.1f} s")
     if reraise is not None:
         raise reraise
+    return error if state == TrialState.FAIL else None
 
 
 def _set_attrs(trial, **attrs):

@@ -89,6 +89,7 @@ def write_plots(study, figures: Path) -> tuple[list[Path], list[str]]:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from optuna.importance import FanovaImportanceEvaluator
     from optuna.visualization import matplotlib as ovm
 
     from latentspace.analysis.plots import save
@@ -106,7 +107,8 @@ def write_plots(study, figures: Path) -> tuple[list[Path], list[str]]:
         try:
             with matplotlib.rc_context(), warnings.catch_warnings():  # optuna switches the global style to ggplot
                 warnings.simplefilter("ignore")
-                ax = plot(study, target_name="validation loss")
+                kwargs = {"evaluator": FanovaImportanceEvaluator(seed=0)} if name == "param_importances.png" else {}
+                ax = plot(study, target_name="validation loss", **kwargs)
                 ax = ax.flat[0] if hasattr(ax, "flat") else ax
                 fig = ax.figure
                 if name == "optimization_history.png":
