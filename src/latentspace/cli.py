@@ -69,6 +69,31 @@ def build_parser() -> argparse.ArgumentParser:
         mp.set_defaults(func=cmd_train, model_cls=cls)
         mp.set_defaults(**getattr(cls, "train_defaults", {}))  # a model's own training defaults (GAN: batch 128)
 
+    from latentspace.search_space import default_space, searchable_kinds
+
+    search = sub.add_parser("search", help="hyperparameter search with Optuna (random search as in the study)")
+    search_models = search.add_subparsers(dest="model", required=True, parser_class=_Parser, metavar="MODEL")
+    for kind in searchable_kinds():
+        cls = MODELS[kind]
+        sp = search_models.add_parser(kind, help=f"search the {kind} model's hyperparameters")
+        sp.add_argument("--trials", type=int, default=30, help="trials in total, over all workers (default: 30)")
+        sp.add_argument("--sampler", choices=("random", "tpe"), default="random",
+                        help="random search as in the study, or TPE (default: random)")
+        sp.add_argument("--epochs-per-trial", type=int, default=5, help="epochs each trial trains (default: 5)")
+        sp.add_argument("--space", action="append", default=[], metavar="NAME=RANGE",
+                        help="override a range: lr=1e-4:1e-2, latent_dim=8:32, optimizer=adam,sgd, init=none, "
+                             "width=0.5:2:log (repeatable); searched: " + ", ".join(default_space(kind)))
+        sp.add_argument("--storage", help="Optuna RDB URL shared by all workers, e.g. "
+                        "postgresql://user:pass@host:5432/db (default: sqlite file OUT/study.db)")
+        sp.add_argument("--study", help="study name; an existing study is joined or resumed (default: the model)")
+        sp.add_argument("--workers", type=int, default=1, help="local worker processes on the study (default: 1)")
+        sp.add_argument("--heartbeat", type=int, default=30, help="seconds between a running trial's heartbeats; "
+                        "a trial silent for 3 times this is marked failed (default: 30)")
+        sp.add_argument("--out", help=f"output directory (default: runs/search-{kind})")
+        add_dataclass_flags(sp, cls.config_cls, skip=tuple(default_space(kind)))
+        add_dataclass_flags(sp, TrainConfig, skip=("epochs", "max_time", "early_stopping", "devices"))
+        sp.set_defaults(func=cmd_search, model_cls=cls)
+
     ev = sub.add_parser("evaluate", help="test metrics of a run, written to RUN/evaluation.json")
     ev.add_argument("run", nargs="?", help="run directory")
     ev.add_argument("--json", action="store_true", help="print the metrics as JSON")
@@ -161,6 +186,34 @@ def cmd_train(args) -> int:
         print(f"best validation loss: {s['best_val_loss']}  epochs: {s['epochs_completed']}  "
               f"train time: {s['train_time_s']} s  ({s['images_per_s']} images/s)")
         print("figures: " + ", ".join(str(run.path / f) for f in s["figures"]))
+    return 0
+
+
+def cmd_search(args) -> int:
+    from latentspace.search import SearchSettings, run_search
+    from latentspace.train import TrainConfig
+
+    model = {f.name: getattr(args, f.name) for f in dataclasses.fields(args.model_cls.config_cls)
+             if hasattr(args, f.name)}
+    settings = SearchSettings(kind=args.model, trials=args.trials, sampler=args.sampler,
+                              epochs_per_trial=args.epochs_per_trial, out=args.out, storage=args.storage,
+                              study=args.study, workers=args.workers, heartbeat=args.heartbeat,
+                              space=tuple(args.space), model=model, train=dataclass_from_args(TrainConfig, args))
+    summary = run_search(settings, log=lambda line: print(line, flush=True))
+    for problem in summary["problems"]:
+        print(f"latentspace: warning: {problem}", file=sys.stderr)
+    t = summary["trials"]
+    print(f"trials: {t['complete']} complete, {t['pruned']} pruned, {t['fail']} failed, {t['running']} running "
+          f"({summary['counted']} of {summary['budget']} counted)")
+    if summary["best"]:
+        b = summary["best"]
+        print(f"best: trial {b['number']}, validation loss {b['value']:.6g}, run {b['link'] or b['run_dir']}")
+        print(summary["table1"], end="")
+    print("reports: " + ", ".join(summary["files"]))
+    if not summary["finished"]:
+        print(f"latentspace: the budget is not spent ({summary['counted']} of {summary['budget']}); run the same "
+              f"command again to finish it", file=sys.stderr)
+        return 1
     return 0
 
 
