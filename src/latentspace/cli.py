@@ -78,6 +78,13 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--data-dir")
     d.add_argument("--no-download", dest="download", action="store_false")
     d.set_defaults(func=cmd_data)
+
+    ex = sub.add_parser("explore", help="a local web page: click the latent map, move sliders, see the decoder answer")
+    ex.add_argument("runs", nargs="+", metavar="RUN", help="run directories (several: a run switcher)")
+    ex.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
+    ex.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    ex.add_argument("--limit-test", type=int, help="map only the first N test images")
+    ex.set_defaults(func=cmd_explore)
     return p
 
 
@@ -116,6 +123,12 @@ def cmd_data(args) -> int:
     print(f"  train {len(splits.train) + len(splits.val)} images ({len(splits.train)} train + {len(splits.val)} "
           f"validation), test {len(splits.test)}, {len(splits.classes)} classes: {', '.join(splits.classes)}")
     return 0
+
+
+def cmd_explore(args) -> int:
+    from latentspace.explorer.serve import serve
+
+    return serve(args.runs, host=args.host, port=args.port, limit_test=args.limit_test)
 
 
 def main(argv=None) -> int:
