@@ -332,7 +332,7 @@ function buildSliders() {
       out.textContent = s.z[d].toFixed(3);
       decodeLive(s.z);
       $("selection-info").textContent = "selected: " + (s.label || "code") + " (sliders moved)";
-      if (run.map_method === "latent") drawMap();
+      if (run.map_method === "latent") { s.label = `z = (${s.z[0].toFixed(3)}, ${s.z[1].toFixed(3)})`; drawMap(); }
     });
     box.append(label, input, out);
   });
