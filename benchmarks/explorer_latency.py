@@ -97,6 +97,7 @@ def main() -> None:
             proc.wait(10)
 
         model, _ = load_run(run)
+        torch.set_num_threads(1)  # as the server does (explorer/serve.py)
         local_ms = []
         for k, z in enumerate(codes):
             t0 = time.perf_counter()
