@@ -24,11 +24,14 @@ def server(tiny_ae2_run, tiny_ae_run):
     """The app over a 2-D run and a 4-D run, served by uvicorn on a free 127.0.0.1 port in a thread."""
     import uvicorn
 
+    from explorer_fakes import FakeGAN
+
     from latentspace.explorer.app import create_app
+    from latentspace.explorer.served import ServedRun
     from latentspace.explorer.serve import bind
 
-    app = create_app([tiny_ae2_run.path, tiny_ae_run.path], limit_test=1000,
-                     allowed_hosts=["127.0.0.1", "localhost"])
+    app = create_app([tiny_ae2_run.path, tiny_ae_run.path, ServedRun.from_model("gan", FakeGAN(), None)],
+                     limit_test=1000, allowed_hosts=["127.0.0.1", "localhost"])
     sock = bind("127.0.0.1", 0)
     srv = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
@@ -128,6 +131,27 @@ def test_map_click_slider_interpolation_and_run_switch(server, page, tmp_path):
     page.wait_for_function("() => document.getElementById('decoded').complete")
     assert page.evaluate(PIXELS) != before
     assert page.locator("#sample").is_hidden()  # an autoencoder has no prior
+    assert page.locator("#no-map").is_hidden()
+    page.screenshot(path=str(tmp_path / "explorer-pca.png"), full_page=True)
+
+    # a model without an encoder (GAN): no map; samples, and sliders over the chosen sample's noise
+    page.select_option("#run-select", names[2])
+    page.wait_for_function("() => document.getElementById('map-title').textContent === 'No map'", timeout=15000)
+    assert page.locator("#map").is_hidden() and page.locator("#legend").is_hidden()
+    assert page.locator("#no-map").is_visible()
+    page.click("#sample")
+    page.wait_for_function("() => document.querySelectorAll('#sample-strip img').length === 10", timeout=15000)
+    n = decodes(page)
+    page.click("#sample-strip img >> nth=3")
+    wait_decode_after(page, n)
+    assert "sample 4" in page.inner_text("#selection-info")
+    before = page.evaluate(PIXELS)
+    n = decodes(page)
+    page.focus("#slider-0")
+    page.keyboard.press("PageUp")
+    wait_decode_after(page, n)
+    page.wait_for_function("() => document.getElementById('decoded').complete")
+    assert page.evaluate(PIXELS) != before
     shot = tmp_path / "explorer.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000

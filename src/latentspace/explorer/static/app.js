@@ -5,7 +5,7 @@ const COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"
                 "#bcbd22", "#17becf"];
 const AXES = { latent: ["z[0]", "z[1]"], pca: ["PCA 1", "PCA 2"], tsne: ["t-SNE 1", "t-SNE 2"],
                umap: ["UMAP 1", "UMAP 2"] };
-const PAD = 36;  // canvas margin (CSS pixels) for the axes
+const PAD = 48;  // canvas margin (CSS pixels) for the axes
 
 const $ = (id) => document.getElementById(id);
 const state = {
