@@ -382,3 +382,23 @@ def test_cli_explore_errors_are_one_line(tiny_ae_run, tmp_path, capsys):
         s.close()
     assert cli.main(["explore", str(tiny_ae_run.path), "--port", "70000"]) == 2
     assert "--port must be between" in capsys.readouterr().err
+
+
+def test_at_most_32_sliders_and_noise_ranges_for_a_wide_latent_space():
+    from fastapi.testclient import TestClient
+
+    from latentspace.explorer.app import create_app
+    from latentspace.explorer.served import ServedRun
+
+    class WideGAN(FakeGAN):
+        latent_dim = 40
+
+        def __init__(self):
+            torch.nn.Module.__init__(self)
+            self.register_buffer("d", torch.randn(40, 784, generator=torch.Generator().manual_seed(3)))
+
+    client = TestClient(create_app([ServedRun.from_model("wide", WideGAN(), None)]))
+    info = client.get("/api/runs").json()["runs"][0]
+    assert info["latent_dim"] == 40 and info["slider_dims"] == list(range(32)) and len(info["low"]) == 40
+    assert png(client.post("/api/decode", json={"run": "wide", "z": [0.5] * 40})).shape == (28, 28)
+    assert "exactly 40 numbers" in bad(client.post("/api/decode", json={"run": "wide", "z": [0.5] * 32}), 422)

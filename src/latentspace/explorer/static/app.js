@@ -256,18 +256,25 @@ async function onMapMove(ev) {
     $("selection-info").textContent = `hover: z = (${x.toFixed(3)}, ${y.toFixed(3)})`;
     return;
   }
-  const k = nearestPoint(x, y);
-  const i = state.map.index[k];
+  const i = state.map.index[nearestPoint(x, y)];
   if (state.hover === i) return;
   state.hover = i;
+  if (hovering.busy) return;  // one image request at a time; the latest hovered one follows
+  hovering.busy = true;
   try {
-    const info = await imageInfo(i);
-    if (state.hover !== i) return;
-    showImage(info);
-    decodeLive(info.z);
-    $("selection-info").textContent = `hover: test image #${i} (${info.class_name})`;
+    let shown = null;
+    while (state.hover !== null && state.hover !== shown) {
+      shown = state.hover;
+      const info = await imageInfo(shown);
+      if (state.hover !== shown) continue;
+      showImage(info);
+      decodeLive(info.z);
+      $("selection-info").textContent = `hover: test image #${shown} (${info.class_name})`;
+    }
   } catch (e) { showError(e); }
+  finally { hovering.busy = false; }
 }
+const hovering = { busy: false };
 
 function onMapLeave() {
   state.hover = null;
