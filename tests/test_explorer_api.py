@@ -382,6 +382,8 @@ def test_cli_explore_errors_are_one_line(tiny_ae_run, tmp_path, capsys):
         s.close()
     assert cli.main(["explore", str(tiny_ae_run.path), "--port", "70000"]) == 2
     assert "--port must be between" in capsys.readouterr().err
+    assert cli.main(["explore", str(tiny_ae_run.path), "--port", "0", "--limit-test", "1"]) == 2
+    assert "--limit-test must be at least 2" in capsys.readouterr().err
 
 
 def test_at_most_32_sliders_and_noise_ranges_for_a_wide_latent_space():
