@@ -158,6 +158,14 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--seed", type=int, default=0)
     st.add_argument("--progress", action="store_true", help="show each training's progress bar")
     st.set_defaults(func=cmd_study)
+
+
+    ex = sub.add_parser("explore", help="a local web page: click the latent map, move sliders, see the decoder answer")
+    ex.add_argument("runs", nargs="+", metavar="RUN", help="run directories (several: a run switcher)")
+    ex.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
+    ex.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    ex.add_argument("--limit-test", type=int, help="map only the first N test images")
+    ex.set_defaults(func=cmd_explore)
     return p
 
 
@@ -351,6 +359,11 @@ def cmd_generate(args) -> int:
     out = write_generated(r, args.out or default_out(args.run, args.mode, args.dims))
     print(f"{len(r['images'])} images: {out}")
     return 0
+
+def cmd_explore(args) -> int:
+    from latentspace.explorer.serve import serve
+
+    return serve(args.runs, host=args.host, port=args.port, limit_test=args.limit_test)
 
 
 def main(argv=None) -> int:

@@ -1,0 +1,198 @@
+"""The explorer's web app: a JSON/PNG API over served runs and one static page.
+
+    create_app(["runs/ae-z2", "runs/ae-z20"])   # models are loaded once, here
+
+Every bad input gets a 4xx answer with a one-line message in {"detail": ...}; never a 500.
+A run is chosen by its name from the served list only, never by a path.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated, Literal, Union
+
+import numpy as np
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, ConfigDict, Field
+
+from latentspace.explorer.served import MAX_ABS_Z, ServedRun, load_served_runs, png_bytes, png_data_url
+
+STATIC = Path(__file__).parent / "static"
+MAX_SAMPLES = 64       # images per /api/sample request
+MAX_STEPS = 32         # images per /api/interpolate request
+MAX_LATENT = 4096      # longest latent vector parsed at all (the run's own latent_dim is checked after)
+
+Coordinate = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=-MAX_ABS_Z, le=MAX_ABS_Z)]
+Vector = Annotated[list[Coordinate], Field(min_length=1, max_length=MAX_LATENT)]
+RunName = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DecodeRequest(_Body):
+    run: RunName
+    z: Vector
+
+
+class SampleRequest(_Body):
+    run: RunName
+    n: Annotated[int, Field(strict=True, ge=1, le=MAX_SAMPLES)] = 8
+    seed: Annotated[int, Field(strict=True, ge=0, le=2**32 - 1)] | None = None
+
+
+class InterpolateRequest(_Body):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    run: RunName
+    # an end is a test image's index or a latent vector (a point of a 2-D map, a sample's noise)
+    start: Union[Annotated[int, Field(strict=True, ge=0)], Vector] = Field(alias="from")
+    end: Union[Annotated[int, Field(strict=True, ge=0)], Vector] = Field(alias="to")
+    steps: Annotated[int, Field(strict=True, ge=2, le=MAX_STEPS)] = 10
+    mode: Literal["linear", "spherical"] = "linear"
+
+
+def create_app(runs, limit_test: int | None = None, allowed_hosts: list[str] | None = None) -> FastAPI:
+    """The app over `runs`: run directories (loaded here, once) or ready `ServedRun`s.
+
+    `limit_test` keeps the first N test images for the map; `allowed_hosts` (e.g. 127.0.0.1, localhost)
+    refuses requests whose Host header names anything else (DNS rebinding).
+    """
+    paths = [r for r in runs if not isinstance(r, ServedRun)]
+    loaded = iter(load_served_runs(paths, limit_test) if paths else [])
+    served = [r if isinstance(r, ServedRun) else next(loaded) for r in runs]
+    by_name = {r.name: r for r in served}
+    if len(by_name) != len(served):
+        raise ValueError("served runs must have distinct names")
+
+    app = FastAPI(title="latentspace explorer", docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json")
+    app.state.runs = by_name
+    if allowed_hosts:
+        from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError):
+        return JSONResponse({"detail": _one_line(exc)}, status_code=422)
+
+    def get_run(name: str) -> ServedRun:
+        try:
+            return by_name[name]
+        except KeyError:
+            raise HTTPException(404, f"unknown run {name[:80]!r}; served: {', '.join(by_name)}") from None
+
+    def check_z(run: ServedRun, z: list[float]) -> np.ndarray:
+        if len(z) != run.latent_dim:
+            raise HTTPException(422, f"z must have exactly {run.latent_dim} numbers for run {run.name!r}, "
+                                     f"got {len(z)}")
+        return np.asarray(z, dtype=np.float32)
+
+    def check_index(run: ServedRun, i: int) -> int:
+        if run.codes is None:
+            raise HTTPException(404, f"run {run.name!r} ({run.kind}) has no encoder, so no test-image codes; "
+                                     f"give latent vectors instead")
+        if not 0 <= i < len(run.codes):
+            raise HTTPException(404, f"test image {i} out of range 0..{len(run.codes) - 1}")
+        return i
+
+    def end_code(run: ServedRun, end) -> np.ndarray:
+        return run.code_of(check_index(run, end)) if isinstance(end, int) else check_z(run, end)
+
+    # ------------------------------------------------------------------ page
+
+    @app.get("/", include_in_schema=False)
+    def index():
+        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    # ------------------------------------------------------------------ API
+
+    @app.get("/api/runs")
+    def list_runs():
+        """Served runs: name, model kind, latent size, what the page can offer for each."""
+        return {"runs": [r.info() for r in served]}
+
+    @app.get("/api/runs/{name}/map")
+    def get_map(name: str):
+        """2-D points of the test set (the latent space itself when it is 2-D), labels, test indices, classes."""
+        run = get_run(name)
+        if run.map is None:
+            raise HTTPException(404, f"run {name!r} ({run.kind}) has no encoder, so no map of codes; "
+                                     f"draw samples instead")
+        return run.map_json()
+
+    @app.get("/api/runs/{name}/image/{i}")
+    def get_image(name: str, i: int):
+        """Test image i, its reconstruction and its latent code."""
+        run = get_run(name)
+        i = check_index(run, i)
+        z = run.code_of(i)
+        recon = run.decode(z[None])[0]
+        label = int(run.test.labels[i])
+        return {"run": run.name, "index": i, "label": label, "class_name": run.classes[label],
+                "z": [float(v) for v in z], "image": png_data_url(run.test.images[i].numpy()),
+                "reconstruction": png_data_url(recon)}
+
+    @app.post("/api/decode", response_class=Response,
+              responses={200: {"content": {"image/png": {}}, "description": "the decoded image"}})
+    async def decode(req: DecodeRequest):
+        """decode(z) as a PNG. Run on the event loop itself: one small decode (about a millisecond) costs
+        less than the hand-over to a worker thread and back, which dominates the latency on a busy CPU."""
+        run = get_run(req.run)
+        image = run.decode(check_z(run, req.z)[None])[0]
+        return Response(png_bytes(image), media_type="image/png", headers={"Cache-Control": "no-store"})
+
+    @app.post("/api/sample")
+    def sample(req: SampleRequest):
+        """n images from the model's prior, each with its code z ~ N(0, I)."""
+        run = get_run(req.run)
+        if not run.can_sample:
+            raise HTTPException(400, f"run {run.name!r} ({run.kind}) has no prior to sample from; "
+                                     f"click the map instead")
+        z = run.prior_codes(req.n, req.seed)
+        images = run.decode(z)
+        return {"run": run.name, "images": [{"z": [float(v) for v in zi], "png": png_data_url(im)}
+                                            for zi, im in zip(z, images)]}
+
+    @app.post("/api/interpolate")
+    def interpolate(req: InterpolateRequest):
+        """`steps` images from one end to the other (test indices or latent vectors), both ends included."""
+        run = get_run(req.run)
+        a, b = end_code(run, req.start), end_code(run, req.end)
+        z = interpolate_codes(a, b, req.steps, req.mode)
+        images = run.decode(z)
+        return {"run": run.name, "mode": req.mode,
+                "images": [{"t": float(t), "z": [float(v) for v in zi], "png": png_data_url(im)}
+                           for t, zi, im in zip(np.linspace(0, 1, req.steps), z, images)]}
+
+    return app
+
+
+def interpolate_codes(a: np.ndarray, b: np.ndarray, steps: int, mode: str = "linear") -> np.ndarray:
+    """Linear, or spherical (slerp, for Gaussian latents) when the two codes are not parallel."""
+    t = np.linspace(0.0, 1.0, steps, dtype=np.float64)[:, None]
+    a64, b64 = a.astype(np.float64), b.astype(np.float64)
+    if mode == "spherical":
+        na, nb = np.linalg.norm(a64), np.linalg.norm(b64)
+        if na > 0 and nb > 0:
+            omega = math.acos(float(np.clip(a64 @ b64 / (na * nb), -1.0, 1.0)))
+            if omega > 1e-6 and abs(math.sin(omega)) > 1e-6:
+                s = math.sin(omega)
+                return ((np.sin((1 - t) * omega) / s) * a64 + (np.sin(t * omega) / s) * b64).astype(np.float32)
+    return ((1 - t) * a64 + t * b64).astype(np.float32)
+
+
+def _one_line(exc: RequestValidationError) -> str:
+    """FastAPI's list of validation errors as one readable line (values are not echoed back in full)."""
+    parts = []
+    for err in exc.errors()[:5]:
+        loc = [str(p) for p in err.get("loc", ())]
+        loc = ".".join(loc[1:] if loc[:1] == ["body"] and err.get("type") != "json_invalid" else loc) or "body"
+        parts.append(f"{loc}: {err.get('msg', 'invalid')}")
+    more = len(exc.errors()) - 5
+    return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
