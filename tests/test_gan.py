@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import copy
 import csv
-import json
 import shutil
 
 import pytest

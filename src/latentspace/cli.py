@@ -360,6 +360,7 @@ def cmd_generate(args) -> int:
     print(f"{len(r['images'])} images: {out}")
     return 0
 
+
 def cmd_explore(args) -> int:
     from latentspace.explorer.serve import serve
 

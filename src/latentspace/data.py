@@ -181,7 +181,7 @@ _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: np.dtype(">i2"), 0x0C: np.dt
 def read_idx(path: str | os.PathLike) -> np.ndarray:
     """Read an IDX file (gzipped or not), checking magic number, dtype, dimensions and size."""
     path = Path(path)
-    fix = f"delete it and run `latentspace data` to fetch a fresh copy"
+    fix = "delete it and run `latentspace data` to fetch a fresh copy"
     try:
         opener = gzip.open if path.suffix == ".gz" else open
         with opener(path, "rb") as f:

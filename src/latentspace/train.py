@@ -139,7 +139,6 @@ def quiet_lightning() -> None:
     warnings.filterwarnings("ignore", ".*The number of training batches.*")
     warnings.filterwarnings("ignore", ".*LeafSpec.*")
     warnings.filterwarnings("ignore", ".*Checkpoint directory .* exists and is not empty.*")
-
     warnings.filterwarnings("ignore", ".*but have no `validation_step`.*")  # models without a validation loss
     for name in ("lightning.pytorch.utilities.rank_zero", "lightning.pytorch.accelerators.cuda",
                  "lightning.fabric.utilities.seed", "lightning.pytorch.utilities.upgrade_checkpoint"):

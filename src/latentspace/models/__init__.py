@@ -1,9 +1,6 @@
 """Model registry: name -> LightningModule class. A new model is one file and one line here."""
 from latentspace.models.autoencoder import Autoencoder
+from latentspace.models.gan import GAN
 from latentspace.models.vae import VAE
 
-MODELS = {cls.kind: cls for cls in (Autoencoder, VAE)}
-
-from latentspace.models.gan import GAN
-
-MODELS = {cls.kind: cls for cls in (Autoencoder, GAN)}
+MODELS = {cls.kind: cls for cls in (Autoencoder, VAE, GAN)}
