@@ -159,7 +159,6 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--progress", action="store_true", help="show each training's progress bar")
     st.set_defaults(func=cmd_study)
 
-
     ex = sub.add_parser("explore", help="a local web page: click the latent map, move sliders, see the decoder answer")
     ex.add_argument("runs", nargs="+", metavar="RUN", help="run directories (several: a run switcher)")
     ex.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
