@@ -132,3 +132,40 @@ def test_a_different_preset_in_the_same_directory_is_refused(tmp_path):
     run_study("smoke", tmp_path, steps=steps, log=lambda m: None)
     with pytest.raises(LatentspaceError, match="holds a study with preset smoke"):
         run_study("quick", tmp_path, steps=steps, log=lambda m: None)
+
+
+@pytest.fixture(scope="module")
+def smoke_study(tmp_path_factory):
+    out = tmp_path_factory.mktemp("study")
+    lines = []
+    report, sections = run_study("smoke", out, log=lines.append)
+    return out, report, sections, lines
+
+
+def test_smoke_preset_report_has_every_section_and_figure(smoke_study):
+    from latentspace.study_steps import STEPS
+
+    out, report, sections, lines = smoke_study
+    assert [s.status for s in sections] == ["done"] * len(STEPS), [(s.key, s.error) for s in sections]
+    html = parse_report(report)
+    for step, section in zip(STEPS, sections):
+        got = html[step.key]
+        assert got["status"] == "done"
+        assert len(got["images"]) == len(section.figures), step.key
+        assert all(src.startswith("data:image/") and len(src) > 1000 for src in got["images"]), step.key
+        assert len(got["captions"]) == len(section.figures) and all(len(c) > 20 for c in got["captions"])
+    assert len(html["maps"]["images"]) == 3 and len(html["ae2"]["images"]) >= 1
+    assert any(src.startswith("data:image/gif") for src in html["gan"]["images"]), "the GAN progress GIF is missing"
+    summary_cells = html["summary"]["cells"]
+    for model in ("Autoencoder, latent 20", "VAE, latent 20", "DCGAN"):
+        assert model in summary_cells
+    assert len(lines) == len(STEPS) and all("elapsed" in line for line in lines)
+    assert "file://" not in report.read_text() and 'src="/' not in report.read_text(), "report is not self-contained"
+
+
+def test_smoke_study_rerun_skips_every_finished_step(smoke_study):
+    out, _, _, _ = smoke_study
+    lines = []
+    _, sections = run_study("smoke", out, log=lines.append)
+    assert all(s.reused for s in sections)
+    assert all(": reused in 0.0 s" in line for line in lines)
