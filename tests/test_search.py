@@ -303,7 +303,7 @@ def test_postgres_two_workers_train_exactly_the_budget(postgres_url, tmp_path):
 
 
 def test_postgres_advisory_lock_excludes_a_second_holder(postgres_url, tmp_path):
-    url = postgres_url + "postgres"
+    url = postgres_url.replace("postgresql://", "postgresql+psycopg://") + "postgres"  # the explicit form works too
     first, second = BudgetLock(url, "s", tmp_path), BudgetLock(url, "s", tmp_path)
     entered = threading.Event()
 
