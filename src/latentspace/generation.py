@@ -10,13 +10,15 @@ from pathlib import Path
 import numpy as np
 
 from latentspace.analysis import generate as G
-from latentspace.analysis.embed import (embed_run, encode_images, load_run_splits, model_title, require_encoder)
+from latentspace.analysis.embed import (embed_run, encode_images, load_run_splits, model_title, require_encoder,
+                                        subset_index)
 from latentspace.analysis.latent_plots import plot_embedding, plot_lattice, plot_lattice_beside_scatter
 from latentspace.analysis.plots import plot_grid_image, plot_image_rows
 from latentspace.analysis.samplers import prior_samples
 from latentspace.errors import LatentspaceError
 
 MODES = ("traverse", "grid", "prior", "interpolate")
+GMM_MAX_CODES = 20000
 
 
 def embed_figure(run_path, method: str, split: str = "test", n: int | None = None, out=None) -> dict:
@@ -52,8 +54,9 @@ def generate_run(run_path, mode: str, dims=(0, 1), steps: int = 10, image: int =
     model, run = load_run(run_path)
     title = model_title(model)
     if mode == "prior":
-        def train_latents():
-            return encode_images(model, load_run_splits(run).train, seed=seed)["latent"]
+        def train_latents():  # a seeded sample of at most GMM_MAX_CODES training images is plenty for the mixture
+            train = load_run_splits(run).train
+            return encode_images(model, train.subset(subset_index(len(train), GMM_MAX_CODES, seed)), seed=seed)["latent"]
 
         images, how = prior_samples(model, n, train_latents, seed=seed, n_components=n_components)
         return {"mode": mode, "images": images, "nrow": int(np.ceil(np.sqrt(len(images)))),

@@ -18,6 +18,13 @@ def _axis_names(method: str, latent_dim: int) -> tuple[str, str]:
     return f"{name} 1", f"{name} 2"
 
 
+def centred_extent(bounds, steps: int) -> tuple[float, float, float, float]:
+    """imshow extent that puts the centre of each decoded image on its latent value (half a step beyond)."""
+    x0, x1, y0, y1 = bounds
+    dx, dy = (x1 - x0) / max(steps - 1, 1) / 2, (y1 - y0) / max(steps - 1, 1) / 2
+    return (x0 - dx, x1 + dx, y0 - dy, y1 + dy)
+
+
 def scatter_classes(ax, points: np.ndarray, labels: np.ndarray, classes, size: float | None = None) -> None:
     """One colour per class (tab10), drawn in a shuffled order so no class hides the others."""
     points, labels = np.asarray(points), np.asarray(labels)
@@ -60,7 +67,7 @@ def plot_lattice_beside_scatter(points: np.ndarray, labels: np.ndarray, classes,
     left.set_ylabel("z[1]")
     left.set_title("test codes")
     left.legend(loc="upper left", bbox_to_anchor=(-0.02, -0.1), ncol=4, fontsize=7, frameon=False)
-    right.imshow(image_grid(images, steps), cmap="gray", vmin=0, vmax=255, extent=(x0, x1, y0, y1),
+    right.imshow(image_grid(images, steps), cmap="gray", vmin=0, vmax=255, extent=centred_extent(bounds, steps),
                  aspect="auto")
     right.set_xlabel("z[0]")
     right.set_ylabel("z[1]")
@@ -70,9 +77,10 @@ def plot_lattice_beside_scatter(points: np.ndarray, labels: np.ndarray, classes,
 
 
 def plot_lattice(images: np.ndarray, steps: int, extent, xlabel: str, ylabel: str, title: str, path: Path) -> Path:
-    """A decoded steps x steps lattice with the latent values on its axes (traversals)."""
+    """A decoded steps x steps lattice with the latent values (extent: x0, x1, y0, y1) on its axes (traversals)."""
     fig, ax = plt.subplots(figsize=(min(12, 0.6 * steps + 1.5), min(12, 0.6 * steps + 1.2)))
-    ax.imshow(image_grid(images, steps), cmap="gray", vmin=0, vmax=255, extent=extent, aspect="auto")
+    ax.imshow(image_grid(images, steps), cmap="gray", vmin=0, vmax=255, extent=centred_extent(extent, steps),
+              aspect="auto")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
