@@ -199,14 +199,10 @@ def read_cached_map(file: Path, codes: np.ndarray) -> LatentMap | None:
 
 
 def pca_map(codes: np.ndarray, labels: np.ndarray) -> LatentMap:
-    """PCA of the test codes to 2-D, kept in memory only.
+    """PCA of the test codes to 2-D (the projection `latentspace embed --method pca` uses), kept in memory."""
+    from latentspace.analysis.embed import pca_2d
 
-    TODO(lead): point this at latentspace.analysis.embed (issue 4) once it is merged, so the explorer
-    and `latentspace embed` share one implementation and the cache.
-    """
-    from sklearn.decomposition import PCA
-
-    points = PCA(n_components=2, random_state=0).fit_transform(codes.astype(np.float64)).astype(np.float32)
+    points = pca_2d(codes.astype(np.float64)).astype(np.float32)
     return LatentMap("pca", points, labels.astype(np.int64), np.arange(len(codes), dtype=np.int64))
 
 
