@@ -27,7 +27,7 @@ from latentspace.errors import LatentspaceError
 
 PACKAGE_WEIGHTS = Path(__file__).parent / "weights"
 FORMAT = 1  # bump when the architecture's code changes in a way old weights do not fit
-RECIPE = {"epochs": 8, "batch_size": 256, "lr": 0.1}  # how the shipped weights were trained (seed 0)
+RECIPE = {"epochs": 8, "batch_size": 256, "lr": 0.1, "shift": 1}  # how the shipped weights were trained (seed 0)
 
 
 @dataclass(frozen=True)
@@ -148,15 +148,16 @@ def augment(x: torch.Tensor, generator: torch.Generator, shift: int = 1) -> torc
 class FeatureNetModule(L.LightningModule):
     """Cross-entropy (with label smoothing) on augmented batches, SGD with a one-cycle schedule."""
 
-    def __init__(self, arch: FeatureNetArch, lr: float, epochs: int, steps_per_epoch: int, seed: int):
+    def __init__(self, arch: FeatureNetArch, lr: float, epochs: int, steps_per_epoch: int, seed: int,
+                 shift: int = 1):
         super().__init__()
         self.net = FeatureNet(arch)
-        self.lr, self.epochs, self.steps_per_epoch = lr, epochs, steps_per_epoch
+        self.lr, self.epochs, self.steps_per_epoch, self.shift = lr, epochs, steps_per_epoch, shift
         self.aug_gen = torch.Generator().manual_seed(seed + 1)
 
     def training_step(self, batch, batch_idx):
         x, y = batch
-        loss = F.cross_entropy(self.net(augment(x, self.aug_gen)), y, label_smoothing=0.1)
+        loss = F.cross_entropy(self.net(augment(x, self.aug_gen, self.shift)), y, label_smoothing=0.1)
         self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(x))
         return loss
 
@@ -180,7 +181,7 @@ def accuracy(net: FeatureNet, images: D.ImageSet, batch_size: int = 1000) -> flo
 def train_feature_net(dataset: str = "fashion-mnist", out_dir: str | Path | None = None,
                       epochs: int = RECIPE["epochs"], batch_size: int = RECIPE["batch_size"], lr: float = RECIPE["lr"], seed: int = 0, limit_train: int | None = None,
                       data_dir=None, download: bool = True, arch: FeatureNetArch = FeatureNetArch(),
-                      progress: bool = True) -> dict:
+                      shift: int = RECIPE["shift"], progress: bool = True) -> dict:
     """Train the feature network on the whole training file (train + validation parts), seeded.
 
     Writes DATASET.pt (state_dict) and DATASET.json (record) into `out_dir` (default: the cache's
@@ -196,7 +197,7 @@ def train_feature_net(dataset: str = "fashion-mnist", out_dir: str | Path | None
                       torch.cat([splits.train.labels, splits.val.labels]), splits.classes, dataset)
     full = full.head(limit_train)
     loader = D.batch_loader(full, batch_size, shuffle=True, seed=seed, drop_last=True)
-    module = FeatureNetModule(arch, lr, epochs, len(loader), seed)
+    module = FeatureNetModule(arch, lr, epochs, len(loader), seed, shift)
     module.net.to(memory_format=torch.channels_last)
     trainer = L.Trainer(max_epochs=epochs, accelerator="cpu", devices=1, deterministic=True, logger=False,
                         enable_checkpointing=False, enable_progress_bar=progress, enable_model_summary=False,
@@ -214,7 +215,7 @@ def train_feature_net(dataset: str = "fashion-mnist", out_dir: str | Path | None
     env = environment()
     record = {
         "dataset": dataset, "format": FORMAT, "test_accuracy": round(test_acc, 5),
-        "train_images": len(full), "epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed,
+        "train_images": len(full), "epochs": epochs, "batch_size": batch_size, "lr": lr, "shift": shift, "seed": seed,
         "train_time_s": round(train_time, 1), "threads": torch.get_num_threads(),
         "architecture": asdict(arch), "script": "latentspace feature-net (latentspace/featurenet.py)",
         "git_commit": git_commit(), "torch": env["torch"], "lightning": env["lightning"],
