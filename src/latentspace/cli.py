@@ -327,13 +327,13 @@ def add_latent_commands(sub) -> None:
                                          "samples, interpolations")
     ge.add_argument("run", help="run directory")
     ge.add_argument("--mode", required=True, choices=MODES)
-    ge.add_argument("--dims", type=_ints, default=(0, 1), help="traverse: dimensions i,j to vary (default: 0,1)")
+    ge.add_argument("--dims", type=_ints, default=(0, 1), metavar="I,J", help="traverse: dimensions i,j to vary (default: 0,1)")
     ge.add_argument("--steps", type=int, default=10, help="values per axis, or along an interpolation (default: 10)")
-    ge.add_argument("--image", type=int, default=0, help="traverse: the test image to start from (default: 0)")
-    ge.add_argument("--bounds", type=_floats, help="grid: x0,x1,y0,y1 (default: a square covering the test codes)")
+    ge.add_argument("--image", type=int, default=0, metavar="K", help="traverse: the test image to start from (default: 0)")
+    ge.add_argument("--bounds", type=_floats, metavar="X0,X1,Y0,Y1", help="grid: x0,x1,y0,y1 (default: a square covering the test codes)")
     ge.add_argument("--n", type=int, default=64, help="prior: number of samples (default: 64)")
-    ge.add_argument("--from", dest="src", type=int, default=0, help="interpolate: first test image (default: 0)")
-    ge.add_argument("--to", dest="dst", type=int, default=1, help="interpolate: last test image (default: 1)")
+    ge.add_argument("--from", dest="src", type=int, default=0, metavar="K", help="interpolate: first test image (default: 0)")
+    ge.add_argument("--to", dest="dst", type=int, default=1, metavar="L", help="interpolate: last test image (default: 1)")
     ge.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     ge.add_argument("--out", help="FILE.png (a labelled figure) or FILE.npy (N x 28 x 28 uint8 images); "
                                   "default: RUN/figures/generate-MODE.png")
@@ -351,11 +351,12 @@ def cmd_embed(args) -> int:
 
 
 def cmd_generate(args) -> int:
-    from latentspace.generation import default_out, generate_run, write_generated
+    from latentspace.generation import check_out, default_out, generate_run, write_generated
 
+    out = check_out(args.out or default_out(args.run, args.mode, args.dims))
     r = generate_run(args.run, args.mode, dims=args.dims, steps=args.steps, image=args.image, bounds=args.bounds,
                      n=args.n, src=args.src, dst=args.dst, seed=args.seed)
-    out = write_generated(r, args.out or default_out(args.run, args.mode, args.dims))
+    out = write_generated(r, out)
     print(f"{len(r['images'])} images: {out}")
     return 0
 

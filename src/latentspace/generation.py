@@ -23,11 +23,10 @@ GMM_MAX_CODES = 20000
 
 def embed_figure(run_path, method: str, split: str = "test", n: int | None = None, out=None) -> dict:
     """embed_run plus its figure (RUN/figures/embedding-<method>.png unless `out`)."""
-    result = embed_run(run_path, method, split=split, n=n)
-    run_dir = Path(run_path)
-    out = Path(out) if out else run_dir / "figures" / f"embedding-{method}{'' if split == 'test' else '-' + split}.png"
+    out = Path(out) if out else Path(run_path) / "figures" / f"embedding-{method}{'' if split == 'test' else '-' + split}.png"
     if out.suffix.lower() != ".png":
         raise LatentspaceError(f"--out {out}: the map is written as a .png figure")
+    result = embed_run(run_path, method, split=split, n=n)
     title = result["title"].replace(" (", f" on {split} (", 1) if split != "test" else result["title"]
     result["figure"] = plot_embedding(result["panels"], result["labels"], result["classes"], title, method,
                                       result["latent_dim"], out)
@@ -62,6 +61,7 @@ def generate_run(run_path, mode: str, dims=(0, 1), steps: int = 10, image: int =
         return {"mode": mode, "images": images, "nrow": int(np.ceil(np.sqrt(len(images)))),
                 "title": f"{title}: {len(images)} samples from {how}"}
 
+    G._check_steps(steps)
     what = {"traverse": "a traversal from a test image", "grid": "a lattice over the test codes",
             "interpolate": "interpolating between test images"}[mode]
     if mode != "grid" or bounds is None:
@@ -69,6 +69,10 @@ def generate_run(run_path, mode: str, dims=(0, 1), steps: int = 10, image: int =
     if mode == "grid" and model.latent_dim != 2:
         raise LatentspaceError(f"--mode grid needs a 2-D latent space, this one has {model.latent_dim} dimensions "
                                f"(use --mode traverse --dims i,j)")
+    if mode == "traverse":
+        dims = G._check_dims(dims, model.latent_dim)
+    if bounds is not None and len(bounds) != 4:
+        raise LatentspaceError(f"--bounds takes x0,x1,y0,y1, got {len(bounds)} numbers")
     test = load_run_splits(run).test
     if mode == "interpolate":
         _check_image(src, len(test), "--from")
@@ -82,7 +86,7 @@ def generate_run(run_path, mode: str, dims=(0, 1), steps: int = 10, image: int =
     codes = encode_images(model, test, seed=seed)["latent"] if getattr(model, "has_encoder", True) else None
     if mode == "traverse":
         _check_image(image, len(test), "--image")
-        i, j = G._check_dims(dims, model.latent_dim)
+        i, j = dims
         low, high = G.latent_ranges(codes)
         latents = G.traverse(codes[image], (i, j), low, high, steps)
         return {"mode": mode, "images": G.decode_latents(model, latents), "latents": latents, "nrow": steps,
@@ -90,8 +94,6 @@ def generate_run(run_path, mode: str, dims=(0, 1), steps: int = 10, image: int =
                 "title": f"{title}: dimensions {i} and {j} varied over the test range from {_image_label(test, image)}"}
     # grid
     bounds = tuple(float(b) for b in bounds) if bounds is not None else G.square_bounds(codes)
-    if len(bounds) != 4:
-        raise LatentspaceError(f"--bounds takes x0,x1,y0,y1, got {len(bounds)} numbers")
     latents = G.grid(bounds, steps)
     return {"mode": mode, "images": G.decode_latents(model, latents), "latents": latents, "nrow": steps,
             "bounds": bounds, "codes": codes, "labels": test.labels.numpy(), "classes": test.classes,
@@ -99,15 +101,20 @@ def generate_run(run_path, mode: str, dims=(0, 1), steps: int = 10, image: int =
                      f"[{bounds[2]:.2f}, {bounds[3]:.2f}]"}
 
 
+def check_out(out) -> Path:
+    out = Path(out)
+    if out.suffix.lower() not in (".png", ".npy"):
+        raise LatentspaceError(f"--out {out}: write a .png figure or a .npy array of images")
+    return out
+
+
 def write_generated(result: dict, out) -> Path:
     """`out` .npy: the images as N x 28 x 28 uint8; .png: the mode's figure."""
-    out = Path(out)
+    out = check_out(out)
     if out.suffix.lower() == ".npy":
         out.parent.mkdir(parents=True, exist_ok=True)
         np.save(out, np.ascontiguousarray(result["images"], dtype=np.uint8), allow_pickle=False)
         return out
-    if out.suffix.lower() != ".png":
-        raise LatentspaceError(f"--out {out}: write a .png figure or a .npy array of images")
     mode, images, title = result["mode"], result["images"], result["title"]
     if mode == "prior":
         return plot_grid_image(images, result["nrow"], title, out, xlabel="sample", ylabel="sample")
