@@ -1,0 +1,162 @@
+"""Benchmark: DCGAN sample quality per CPU-minute, side by side with the study's seed loop.
+
+Both get the same wall-clock training budget on this machine, one after the other in this one run:
+  1. `seed_loop.py gan --max-minutes M --samples seed.npy`   (the study's plain PyTorch loop)
+  2. `latentspace train gan --max-time M`                     (ours, default options) and 10k samples
+Then both sample sets (10k images each) are scored by the project's own feature network
+(`latentspace.analysis.quality.sample_quality`: FID, KID, precision, recall against the test set).
+
+Target (issue 6): FID of ours at most 0.7x the seed loop's. Prints one JSON line with both results,
+their ratio and both training throughputs (images/s).
+
+usage: python benchmarks/gan_fid.py [--minutes 10] [--samples 10000] [--out DIR] [--order seed-first|ours-first]
+                                    [--seed-loop PATH] [-- EXTRA FLAGS FOR `latentspace train gan`]
+`--minutes 0.5` gives a quick (meaningless for quality) check that everything runs.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET = 0.7
+
+
+def default_seed_loop() -> Path:
+    for candidate in (ROOT.parent / "shared" / "reference" / "seed_loop.py",
+                      ROOT.parent.parent / "shared" / "reference" / "seed_loop.py",
+                      Path("/work/shared/reference/seed_loop.py")):
+        if candidate.is_file():
+            return candidate
+    return Path("seed_loop.py")
+
+
+def _env() -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), env.get("PYTHONPATH")]))
+    return env
+
+
+def _last_json_line(text: str) -> dict:
+    for line in reversed(text.strip().splitlines()):
+        line = line.strip()
+        if line.startswith("{"):
+            return json.loads(line)
+    raise RuntimeError(f"no JSON line in output:\n{text[-2000:]}")
+
+
+def run_seed_loop(seed_loop: Path, minutes: float, out: Path, seed: int = 0) -> tuple[dict, np.ndarray]:
+    """The reference loop for `minutes` of wall clock (many epochs, stopped by the clock), then its samples."""
+    samples = out / "seed_samples.npy"
+    t0 = time.time()
+    proc = subprocess.run([sys.executable, str(seed_loop), "gan", "--epochs", "100000", "--max-minutes", str(minutes),
+                           "--samples", str(samples), "--seed", str(seed)],
+                          capture_output=True, text=True, env=_env(), check=False)
+    if proc.returncode:
+        raise RuntimeError(f"seed loop failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    info = _last_json_line(proc.stdout)
+    info["process_wall_s"] = round(time.time() - t0, 1)
+    return info, np.load(samples)
+
+
+def run_ours(minutes: float, out: Path, n_samples: int, extra: list[str], seed: int = 0) -> tuple[dict, np.ndarray]:
+    """`latentspace train gan --max-time M` with its defaults, then `n_samples` images from the trained run."""
+    run_dir = out / "gan-run"
+    t0 = time.time()
+    proc = subprocess.run([sys.executable, "-m", "latentspace.cli", "train", "gan", "--epochs", "100000",
+                           "--max-time", str(minutes), "--seed", str(seed), "--out", str(run_dir), "--no-progress",
+                           *extra], capture_output=True, text=True, env=_env(), check=False)
+    if proc.returncode:
+        raise RuntimeError(f"latentspace train gan failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    wall = time.time() - t0
+    samples = sample_run(run_dir, n_samples, seed)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    images_seen = sum(float(r["images_per_s"]) * float(r["train_time_s"]) for r in _csv_rows(run_dir / "metrics.csv"))
+    info = {"train_img_per_s": summary["images_per_s"], "images_seen": int(round(images_seen)),
+            "epochs_completed": summary["epochs_completed"], "train_time_s": summary["train_time_s"],
+            "process_wall_s": round(wall, 1), "run": str(run_dir)}
+    return info, samples
+
+
+def sample_run(run_dir: Path, n: int, seed: int = 0) -> np.ndarray:
+    import torch
+
+    sys.path.insert(0, str(ROOT / "src"))
+    from latentspace.data import to_uint8
+    from latentspace.runs import load_run
+
+    model, _ = load_run(run_dir)
+    with torch.no_grad():
+        images = model.sample(n, generator=torch.Generator().manual_seed(seed))
+    return to_uint8(images)
+
+
+def _csv_rows(path: Path) -> list[dict]:
+    import csv
+
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+def score(samples: np.ndarray, dataset: str = "fashion-mnist") -> dict:
+    sys.path.insert(0, str(ROOT / "src"))
+    from latentspace.analysis.quality import sample_quality
+
+    return {k: float(v) for k, v in sample_quality(samples, dataset=dataset).items()
+            if k in ("fid", "kid", "precision", "recall")}
+
+
+def compare(seed: dict, ours: dict, seed_info: dict, ours_info: dict, minutes: float) -> dict:
+    ratio = ours["fid"] / seed["fid"] if seed["fid"] else float("inf")
+    return {
+        "benchmark": "gan_fid_per_cpu_minute",
+        "minutes": minutes,
+        "seed_loop": {**seed, "img_per_s": seed_info.get("train_img_per_s"),
+                      "images_seen": seed_info.get("images_seen"), "process_wall_s": seed_info.get("process_wall_s")},
+        "ours": {**ours, "img_per_s": ours_info.get("train_img_per_s"), "images_seen": ours_info.get("images_seen"),
+                 "epochs_completed": ours_info.get("epochs_completed"),
+                 "process_wall_s": ours_info.get("process_wall_s")},
+        "fid_ratio": round(ratio, 4),
+        "kid_ratio": round(ours["kid"] / seed["kid"], 4) if seed.get("kid") else None,
+        "throughput_ratio": round(ours_info["train_img_per_s"] / seed_info["train_img_per_s"], 3)
+        if seed_info.get("train_img_per_s") and ours_info.get("train_img_per_s") else None,
+        "target_fid_ratio": TARGET,
+        "pass": ratio <= TARGET,
+    }
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--minutes", type=float, default=10.0, help="training budget of each, wall clock")
+    ap.add_argument("--samples", type=int, default=10000, help="generated images scored for each")
+    ap.add_argument("--out", help="keep samples and the run here (default: a temporary directory)")
+    ap.add_argument("--order", choices=("seed-first", "ours-first"), default="seed-first")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seed-loop", type=Path, default=default_seed_loop())
+    ap.add_argument("extra", nargs="*", help="extra flags for `latentspace train gan` (after --)")
+    a = ap.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(a.out) if a.out else Path(tmp)
+        out.mkdir(parents=True, exist_ok=True)
+        steps = {"seed": lambda: run_seed_loop(a.seed_loop, a.minutes, out, a.seed),
+                 "ours": lambda: run_ours(a.minutes, out, a.samples, a.extra, a.seed)}
+        order = ["seed", "ours"] if a.order == "seed-first" else ["ours", "seed"]
+        results = {name: steps[name]() for name in order}
+        (seed_info, seed_samples), (ours_info, ours_samples) = results["seed"], results["ours"]
+        seed_samples = seed_samples[: a.samples]
+        np.save(out / "ours_samples.npy", ours_samples)
+        result = compare(score(seed_samples), score(ours_samples), seed_info, ours_info, a.minutes)
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
