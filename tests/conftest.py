@@ -27,3 +27,14 @@ def tiny_ae_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "ae"
     return fit("ae", AEConfig(latent_dim=4), TrainConfig(epochs=1, limit_train=512, batch_size=128), out=out,
                progress=False)
+
+
+@pytest.fixture(scope="session")
+def tiny_ae2_run(tmp_path_factory):
+    """An autoencoder with a 2-D latent space, one epoch on 512 images (maps as they are, decoded grids)."""
+    from latentspace.models.autoencoder import AEConfig
+    from latentspace.train import TrainConfig, fit
+
+    out = tmp_path_factory.mktemp("runs") / "ae2"
+    return fit("ae", AEConfig(latent_dim=2), TrainConfig(epochs=1, limit_train=512, batch_size=128), out=out,
+               progress=False)

@@ -138,18 +138,25 @@ def quiet_lightning() -> None:
     warnings.filterwarnings("ignore", ".*GPU available but not used.*")
     warnings.filterwarnings("ignore", ".*The number of training batches.*")
     warnings.filterwarnings("ignore", ".*LeafSpec.*")
+    warnings.filterwarnings("ignore", ".*Checkpoint directory .* exists and is not empty.*")
     for name in ("lightning.pytorch.utilities.rank_zero", "lightning.pytorch.accelerators.cuda",
                  "lightning.fabric.utilities.seed", "lightning.pytorch.utilities.upgrade_checkpoint"):
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def build_trainer(cfg: TrainConfig, run: Run, progress: bool = True, extra_callbacks=(),
-                  monitor: str = "val_loss", max_epochs: int | None = None) -> L.Trainer:
+def check_device(cfg: TrainConfig) -> str:
+    """Lightning's accelerator name for --device, or a clear error when that device is absent."""
     accelerator = {"auto": "auto", "cuda": "cuda", "gpu": "cuda"}.get(cfg.device, cfg.device)
     if accelerator == "cuda" and not torch.cuda.is_available():
         raise LatentspaceError("--device cuda: no CUDA device is available here (try --device auto)")
     if accelerator == "mps" and not torch.backends.mps.is_available():
         raise LatentspaceError("--device mps: MPS is not available here (try --device auto)")
+    return accelerator
+
+
+def build_trainer(cfg: TrainConfig, run: Run, progress: bool = True, extra_callbacks=(),
+                  monitor: str = "val_loss", max_epochs: int | None = None, log_version: str = "") -> L.Trainer:
+    accelerator = check_device(cfg)
     callbacks = [
         ModelCheckpoint(dirpath=run.checkpoints, filename="best", monitor=monitor, mode="min", save_last=True,
                         save_top_k=1, enable_version_counter=False),
@@ -162,10 +169,10 @@ def build_trainer(cfg: TrainConfig, run: Run, progress: bool = True, extra_callb
         callbacks.append(EarlyStopping(monitor=monitor, patience=cfg.early_stopping, mode="min"))
     if progress:
         callbacks.append(TQDMProgressBar(refresh_rate=10))
-    loggers = [L.pytorch.loggers.CSVLogger(run.path, name="logs", version="")]
+    loggers = [L.pytorch.loggers.CSVLogger(run.path, name="logs", version=log_version)]
     try:
         import tensorboard  # noqa: F401
-        loggers.append(L.pytorch.loggers.TensorBoardLogger(run.path, name="logs", version="tb"))
+        loggers.append(L.pytorch.loggers.TensorBoardLogger(run.path, name="logs", version=f"tb{log_version}"))
     except ImportError:
         pass
     return L.Trainer(
@@ -216,6 +223,7 @@ def prepare_run(kind: str, model_config, train_config: TrainConfig, out=None, re
             raise LatentspaceError(f"{run.path} already holds a run; continue it with --resume or choose another --out")
     validate_config(model_config)
     validate_config(train_config)
+    check_device(train_config)
     run.path.mkdir(parents=True, exist_ok=True)
     if run.summary_file.exists():
         run.summary_file.unlink()  # the run is being changed: it is unfinished until the new summary
@@ -249,16 +257,17 @@ def fit(kind: str, model_config=None, train_config: TrainConfig | None = None, o
                            seed=train_config.seed, limit_train=train_config.limit_train)
     model = cls(model_config)
     datamodule = ImageDataModule(splits, train_config.batch_size, train_config.seed)
-    model_callbacks = model.extra_callbacks(run) if hasattr(model, "extra_callbacks") else []
-    trainer = build_trainer(train_config, run, progress, extra_callbacks=[*model_callbacks, *callbacks],
-                            monitor=getattr(model, "monitor", "val_loss"))
-    ckpt_path = None
+    ckpt_path, log_version = None, ""
     if resume:
         ckpt_path = str(run.last_checkpoint)
         start_epoch = torch.load(ckpt_path, map_location="cpu", weights_only=True)["epoch"] + 1
         truncate_metrics(run.metrics_file, start_epoch)
+        log_version = f"resumed-at-epoch-{start_epoch}"  # keep the step logs of the earlier session
     elif run.metrics_file.exists():
         run.metrics_file.unlink()
+    model_callbacks = model.extra_callbacks(run) if hasattr(model, "extra_callbacks") else []
+    trainer = build_trainer(train_config, run, progress, extra_callbacks=[*model_callbacks, *callbacks],
+                            monitor=getattr(model, "monitor", "val_loss"), log_version=log_version)
     t0 = time.time()
     try:
         trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)

@@ -1,0 +1,1 @@
+"""The study's HTML report: one self-contained file, every figure embedded."""

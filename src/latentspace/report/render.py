@@ -1,0 +1,36 @@
+"""Render the study's sections into one self-contained HTML file (images embedded as data URIs)."""
+from __future__ import annotations
+
+import base64
+import html
+import mimetypes
+import os
+import tempfile
+from pathlib import Path
+
+import jinja2
+
+
+def data_uri(path) -> str:
+    mime = mimetypes.guess_type(str(path))[0] or "application/octet-stream"
+    return f"data:{mime};base64," + base64.b64encode(Path(path).read_bytes()).decode("ascii")
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return "" if value is None else str(value)
+
+
+def render_report(sections, meta: dict, path: Path) -> Path:
+    env = jinja2.Environment(loader=jinja2.PackageLoader("latentspace", "report"),
+                             autoescape=jinja2.select_autoescape(["html"]))
+    env.filters["cell"] = _cell
+    env.filters["data_uri"] = data_uri
+    page = env.get_template("template.html").render(sections=sections, meta=meta, escape=html.escape)
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".html.tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(page)
+    os.replace(tmp, path)
+    return path

@@ -1,0 +1,65 @@
+"""The command line: user errors are one line on stderr and exit 2; a real training run end to end."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from latentspace.cli import main
+
+
+def run_cli(capsys, *argv):
+    with pytest.raises(SystemExit) as e:
+        raise SystemExit(main(list(argv)))
+    out, err = capsys.readouterr()
+    return e.value.code, out, err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "transformer"], "invalid choice"),
+    (["train", "ae", "--latent-dim", "0"], "--latent-dim must be at least 1"),
+    (["train", "ae", "--epochs", "0"], "--epochs must be at least 1"),
+    (["train", "ae", "--epochs", "ten"], "invalid int value"),
+    (["train", "ae", "--optimizer", "lbfgs"], "invalid choice"),
+    (["train", "ae", "--resume"], "--resume needs --out"),
+    (["evaluate", "/nonexistent/run"], "no such run directory"),
+    (["train", "ae", "--device", "cuda", "--limit-train", "64", "--out", "TMP/never"], "no CUDA device"),
+    (["data", "--dataset", "kmnist", "--data-dir", "/nonexistent", "--no-download"], "downloading is off"),
+])
+def test_user_errors_are_one_line_and_exit_2(capsys, argv, message, monkeypatch, tmp_path):
+    monkeypatch.setenv("LATENTSPACE_CACHE", str(tmp_path))
+    code, out, err = run_cli(capsys, *[a.replace("TMP", str(tmp_path)) for a in argv])
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], err
+    assert "Traceback" not in err
+    assert not (tmp_path / "never").exists(), "a failed command left a run directory behind"
+
+
+def test_not_a_run_directory(capsys, tmp_path):
+    code, _, err = run_cli(capsys, "evaluate", str(tmp_path))
+    assert code == 2 and "not a run directory" in err and len(err.strip().splitlines()) == 1
+
+
+def test_unreadable_data_is_one_line(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("LATENTSPACE_CACHE", str(tmp_path / "cache"))
+    for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
+                 "t10k-labels-idx1-ubyte.gz"):
+        (tmp_path / name).write_bytes(b"garbage")
+    code, _, err = run_cli(capsys, "data", "--data-dir", str(tmp_path), "--no-download")
+    assert code == 2 and "unreadable or truncated" in err and len(err.strip().splitlines()) == 1
+
+
+def test_data_command_prints_where_the_data_is(capsys):
+    code, out, _ = run_cli(capsys, "data", "--no-download")
+    assert code == 0 and "fashion-mnist" in out and "test 10000" in out
+
+
+def test_train_and_evaluate_from_the_command_line(capsys, tmp_path):
+    out_dir = tmp_path / "run"
+    code, out, err = run_cli(capsys, "train", "ae", "--latent-dim", "2", "--epochs", "1", "--limit-train", "256",
+                             "--batch-size", "128", "--no-progress", "--out", str(out_dir))
+    assert code == 0, err
+    assert f"run: {out_dir}" in out and "reconstructions.png" in out
+    code, out, _ = run_cli(capsys, "evaluate", str(out_dir), "--json")
+    assert code == 0 and json.loads(out)["test_mse"] > 0
