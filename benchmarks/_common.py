@@ -101,11 +101,14 @@ def run_pythae(kind: str, epochs: int, splits, latent: int, batch: int, seed: in
 
 
 def run_latentspace(kind: str, epochs: int, splits, latent: int, batch: int, seed: int, limit: int | None,
-                    extra: list[str] = ()) -> dict:
+                    devices: int = 1) -> dict:
+    """`latentspace train KIND` in a fresh process. With devices > 1 (DDP, one process per device) the batch
+    size is per process, so each gets batch / devices: the global batch stays `batch`."""
+    extra = ["--devices", str(devices)] if devices > 1 else []
     with tempfile.TemporaryDirectory() as tmp:
         run_dir = Path(tmp) / "run"
         cmd = [sys.executable, "-m", "latentspace.cli", "train", kind, "--latent-dim", latent, "--epochs", epochs,
-               "--batch-size", batch, "--seed", seed, "--out", run_dir, "--no-progress", *extra]
+               "--batch-size", batch // devices, "--seed", seed, "--out", run_dir, "--no-progress", *extra]
         if limit:
             cmd += ["--limit-train", limit]
         _, wall = run_json(cmd)
@@ -114,7 +117,8 @@ def run_latentspace(kind: str, epochs: int, splits, latent: int, batch: int, see
     return {"train_img_per_s": summary["images_per_s"], "train_time_s": summary["train_time_s"],
             "fit_wall_s": summary["wall_time_s"], "wall_s": round(wall, 2), "test_mse": round(mse, 5),
             "images_seen": len(splits.train) * epochs,
-            "command": f"latentspace train {kind} --latent-dim {latent} --epochs {epochs} " + " ".join(extra)}
+            "command": f"latentspace train {kind} --latent-dim {latent} --epochs {epochs} --batch-size "
+                       f"{batch // devices} " + " ".join(extra)}
 
 
 def ratio(a, b):
@@ -141,8 +145,7 @@ def benchmark(name: str, kind: str, argv=None) -> dict:
         "seed": lambda: run_seed(kind, a.epochs, n_train, a.latent, a.bs),
         "pythae": lambda: run_pythae(kind, a.epochs, splits, a.latent, a.bs, a.seed),
         "latentspace": lambda: run_latentspace(kind, a.epochs, splits, a.latent, a.bs, a.seed, a.limit),
-        "latentspace_ddp2": lambda: run_latentspace(kind, a.epochs, splits, a.latent, a.bs, a.seed, a.limit,
-                                                    ["--devices", "2"]),
+        "latentspace_ddp2": lambda: run_latentspace(kind, a.epochs, splits, a.latent, a.bs, a.seed, a.limit, devices=2),
     }
     results = {}
     for who in a.only.split(","):

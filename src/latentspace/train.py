@@ -31,7 +31,7 @@ RUN_DIR_ENV = "LATENTSPACE_RUN_DIR"  # tells DDP child processes (which re-run t
 @dataclass
 class TrainConfig:
     epochs: int = option(10, "number of epochs", minimum=1)
-    batch_size: int = option(256, "batch size", minimum=1)
+    batch_size: int = option(256, "batch size per device (with --devices N, N times it per step)", minimum=1)
     seed: int = option(0, "random seed (weights, split, shuffling)")
     limit_train: int = option(None, "train on the first N training images only", minimum=1)
     max_time: float = option(None, "stop training after this many minutes (the run still finishes)", minimum=0.0)
