@@ -39,8 +39,13 @@ def seed_loop_path() -> Path | None:
     return None
 
 
+THREADS: int | None = None  # --threads: OMP_NUM_THREADS for every contestant's process
+
+
 def env_with_src() -> dict:
     env = dict(os.environ)
+    if THREADS:
+        env["OMP_NUM_THREADS"] = str(THREADS)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     for k in ("MASTER_PORT", "MASTER_ADDR", "WORLD_SIZE", "LOCAL_RANK", "NODE_RANK", "RANK", "LATENTSPACE_RUN_DIR"):
         env.pop(k, None)
@@ -133,9 +138,14 @@ def benchmark(name: str, kind: str, argv=None) -> dict:
     ap.add_argument("--latent", type=int, default=20)
     ap.add_argument("--bs", type=int, default=256)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=None,
+                    help="OMP_NUM_THREADS for every contestant process (default: PyTorch's choice, all cores; "
+                         "under DDP Lightning gives each process cores / devices)")
     ap.add_argument("--only", default="seed,pythae,latentspace,latentspace_ddp2",
                     help="comma-separated contestants")
     a = ap.parse_args(argv)
+    global THREADS
+    THREADS = a.threads
     sys.path.insert(0, str(ROOT / "src"))
     from latentspace import data as D
     splits = D.load_splits("fashion-mnist", seed=a.seed, limit_train=a.limit)
@@ -164,7 +174,9 @@ def benchmark(name: str, kind: str, argv=None) -> dict:
             if w is not None:
                 ratios[f"{ours}/{ref} (wall speed-up)"] = w
     report = {"benchmark": name, "model": kind, "epochs": a.epochs, "train_images_per_epoch": n_train,
-              "batch_size": a.bs, "latent_dim": a.latent, "threads": os.cpu_count(), "results": results,
+              "batch_size": a.bs, "latent_dim": a.latent, "cpus": os.cpu_count(),
+              "omp_num_threads": a.threads or os.environ.get("OMP_NUM_THREADS"),
+              "load_average_at_end": [round(x, 2) for x in os.getloadavg()], "results": results,
               "throughput_ratios": ratios, "targets": {"vs_seed": 2.5 if kind == "ae" else None, "vs_pythae": 2.0}}
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{name}.json").write_text(json.dumps(report, indent=1))

@@ -18,6 +18,7 @@ from pathlib import Path
 import lightning as L
 import torch
 from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint, TQDMProgressBar
+from lightning.pytorch.trainer.states import TrainerFn
 
 from latentspace import data as D
 from latentspace.errors import LatentspaceError
@@ -61,7 +62,8 @@ class EpochMetrics(Callback):
         self.seen += len(batch[0]) * trainer.world_size
 
     def on_validation_epoch_start(self, trainer, pl_module):
-        if trainer.training and self.t0:
+        # the epoch's training loop ends where its validation starts (trainer.training is False by now)
+        if trainer.state.fn == TrainerFn.FITTING and not trainer.sanity_checking and self.t0 and not self.train_time:
             self.train_time = time.perf_counter() - self.t0
 
     def on_train_epoch_end(self, trainer, pl_module):
