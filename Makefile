@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DEBS   := dataset-fashion-mnist chromium postgresql
 
-.PHONY: install system demo test bench clean
+.PHONY: install system demo test bench bench-env clean
 
 install: $(STAMP) system
 
@@ -28,8 +28,17 @@ demo: install
 test: install
 	$(PY) -m pytest -q
 
-bench: install
+bench: install bench-env
 	$(PY) benchmarks/run_all.py
+
+# Pythae (a reference the benchmarks compare against) pins old dependencies: it gets its own venv.
+BENCH_VENV := .venv-bench
+bench-env: $(BENCH_VENV)/.installed
+
+$(BENCH_VENV)/.installed: constraints.txt
+	test -x $(BENCH_VENV)/bin/python || python3 -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt torch==2.13.0 'pythae==0.1.2'
+	touch $@
 
 clean:
 	rm -rf runs .pytest_cache

@@ -18,6 +18,7 @@ from pathlib import Path
 import lightning as L
 import torch
 from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint, TQDMProgressBar
+from lightning.pytorch.trainer.states import TrainerFn
 
 from latentspace import data as D
 from latentspace.errors import LatentspaceError
@@ -31,7 +32,7 @@ RUN_DIR_ENV = "LATENTSPACE_RUN_DIR"  # tells DDP child processes (which re-run t
 @dataclass
 class TrainConfig:
     epochs: int = option(10, "number of epochs", minimum=1)
-    batch_size: int = option(256, "batch size", minimum=1)
+    batch_size: int = option(256, "batch size per device (with --devices N, N times it per step)", minimum=1)
     seed: int = option(0, "random seed (weights, split, shuffling)")
     limit_train: int = option(None, "train on the first N training images only", minimum=1)
     max_time: float = option(None, "stop training after this many minutes (the run still finishes)", minimum=0.0)
@@ -61,7 +62,8 @@ class EpochMetrics(Callback):
         self.seen += len(batch[0]) * trainer.world_size
 
     def on_validation_epoch_start(self, trainer, pl_module):
-        if trainer.training and self.t0:
+        # the epoch's training loop ends where its validation starts (trainer.training is False by now)
+        if trainer.state.fn == TrainerFn.FITTING and not trainer.sanity_checking and self.t0 and not self.train_time:
             self.train_time = time.perf_counter() - self.t0
 
     def on_train_epoch_end(self, trainer, pl_module):
