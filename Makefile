@@ -22,8 +22,9 @@ system:
 	  else echo "note: not root, cannot install: $$missing (sudo apt-get install $$missing)"; fi; \
 	fi
 
+# The main job: the whole study, about 15 minutes on 2 CPU cores, as study/report.html (re-running skips finished steps).
 demo: install
-	$(VENV)/bin/latentspace train ae --epochs 3 --out runs/demo-ae
+	$(VENV)/bin/latentspace study --preset quick --out study
 
 test: install
 	$(PY) -m pytest -q
