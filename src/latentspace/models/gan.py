@@ -5,7 +5,7 @@ tanh), and `decode` hands them back in [0, 1]. Training uses Lightning's manual 
 batch, one discriminator step (real images labelled 1, the generated batch labelled 0), then one
 generator step on the same generated batch labelled 1, as the study did.
 
-Options (each measured before choosing its default, see the issue's notes in `benchmarks/gan_fid.py`):
+Options (each measured before choosing its default, see the notes in `benchmarks/gan_fid.py`; all off):
 an exponential moving average of the generator's weights (`--ema`), spectral normalisation in the
 discriminator (`--spectral-norm`), one-sided label smoothing (`--label-smoothing 0.1`).
 
