@@ -73,7 +73,10 @@ def run_seed_loop(seed_loop: Path, minutes: float, out: Path, seed: int = 0) -> 
     """The reference loop for `minutes` of wall clock (many epochs, stopped by the clock), then its samples."""
     samples = out / "seed_samples.npy"
     t0 = time.time()
-    proc = subprocess.run([sys.executable, str(seed_loop), "gan", "--epochs", "100000", "--max-minutes", str(minutes),
+    # enough epochs for the clock to stop it (it runs past its deadline through the remaining epochs,
+    # one shuffle and one batch each, so no absurd count)
+    epochs = int(minutes * 60 * 5000 / 60000) + 2
+    proc = subprocess.run([sys.executable, str(seed_loop), "gan", "--epochs", str(epochs), "--max-minutes", str(minutes),
                            "--samples", str(samples), "--seed", str(seed)],
                           capture_output=True, text=True, env=_env(), check=False)
     if proc.returncode:
