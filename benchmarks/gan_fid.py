@@ -11,7 +11,8 @@ their ratio and both training throughputs (images/s).
 
 usage: python benchmarks/gan_fid.py [--minutes 10] [--samples 10000] [--out DIR] [--order seed-first|ours-first]
                                     [--seed-loop PATH] [-- EXTRA FLAGS FOR `latentspace train gan`]
-`--minutes 0.5` gives a quick (meaningless for quality) check that everything runs.
+`--minutes 0.5` gives a quick (meaningless for quality) check that everything runs (much less and the seed
+loop may not finish one step, and then fails).
 `-- --batch-size 128` compares at the reference's batch size instead of our default (64).
 
 Notes from choosing the defaults (issue 6; 2 shared, heavily loaded cores, so equal *images* rather than equal
