@@ -24,7 +24,7 @@ def tiny_config(**kw) -> GANConfig:
 
 @pytest.fixture(scope="session")
 def tiny_gan_run(tmp_path_factory):
-    """Two epochs of two batches each, trained through the CLI (so the GAN's batch-size default applies)."""
+    """Two epochs of four batches each, trained through the CLI (so the GAN's batch-size default, 64, applies)."""
     from latentspace.cli import main
 
     out = tmp_path_factory.mktemp("runs") / "gan"
@@ -42,7 +42,7 @@ def read_rows(path):
 @pytest.mark.parametrize("noise_dim", [1, 2, 16, 100])
 def test_shapes_and_ranges(noise_dim):
     torch.manual_seed(0)
-    model = GAN(tiny_config(noise_dim=noise_dim)).eval()
+    model = GAN(tiny_config(noise_dim=noise_dim, ema=True)).eval()
     assert model.latent_dim == noise_dim and model.has_encoder is False
     z = torch.randn(5, noise_dim)
     x = model.decode(z)
@@ -66,7 +66,8 @@ def test_registered_and_encode_refused():
 def test_run_has_every_figure_and_one_gif_frame_per_epoch(tiny_gan_run):
     run = tiny_gan_run
     cfg = run.config()
-    assert cfg["train"]["batch_size"] == 128 and cfg["model_config"]["noise_dim"] == 16
+    assert cfg["train"]["batch_size"] == GAN.train_defaults["batch_size"] == 64
+    assert cfg["model_config"]["noise_dim"] == 16
     summary = run.summary()
     assert summary["epochs_completed"] == 2 and summary["stopped_by"] == "max_epochs"
     for name in ("loss.png", "samples.png", "progress.gif", "progress/epoch_000.png", "progress/epoch_001.png"):
@@ -74,9 +75,9 @@ def test_run_has_every_figure_and_one_gif_frame_per_epoch(tiny_gan_run):
         assert f"figures/{name}" in summary["figures"] or name.startswith("progress/")
     with Image.open(run.figures / "progress.gif") as gif:
         assert gif.n_frames == 2
-    # per-step losses: 256 images in batches of 128 -> 2 steps per epoch
+    # per-step losses: 256 images in batches of 64 -> 4 steps per epoch
     steps = read_rows(run.path / "gan_steps.csv")
-    assert [(r["epoch"], r["batch"]) for r in steps] == [("0", "0"), ("0", "1"), ("1", "0"), ("1", "1")]
+    assert [(r["epoch"], r["batch"]) for r in steps] == [(str(e), str(b)) for e in range(2) for b in range(4)]
     metrics = read_rows(run.metrics_file)
     assert len(metrics) == 2
     for col in ("d_loss", "g_loss", "d_real", "d_fake", "nonfinite_steps", "collapse_steps"):
@@ -113,16 +114,16 @@ def test_resume_restores_both_optimizers_and_keeps_the_fixed_noise(tiny_gan_run,
     for restored, saved in zip(snap.states, before["optimizer_states"]):
         assert restored["state"].keys() == saved["state"].keys() and restored["state"]
         for k, st in saved["state"].items():
-            assert float(restored["state"][k]["step"]) == float(st["step"]) == 4  # 2 epochs x 2 batches
+            assert float(restored["state"][k]["step"]) == float(st["step"]) == 8  # 2 epochs x 4 batches
             assert torch.equal(restored["state"][k]["exp_avg"], st["exp_avg"])
     after = torch.load(out / "checkpoints" / "last.ckpt", weights_only=True)
-    assert [float(s["state"][0]["step"]) for s in after["optimizer_states"]] == [6, 6]
+    assert [float(s["state"][0]["step"]) for s in after["optimizer_states"]] == [12, 12]
     assert torch.equal(snap.noise, before["state_dict"]["fixed_noise"])
     assert torch.equal(after["state_dict"]["fixed_noise"], before["state_dict"]["fixed_noise"])
     assert torch.equal(torch.load(out / "fixed_noise.pt", weights_only=True), before["state_dict"]["fixed_noise"])
     with Image.open(out / "figures" / "progress.gif") as gif:
         assert gif.n_frames == 3
-    assert [r["epoch"] for r in read_rows(out / "gan_steps.csv")] == ["0", "0", "1", "1", "2", "2"]
+    assert [r["epoch"] for r in read_rows(out / "gan_steps.csv")] == [str(e) for e in range(3) for _ in range(4)]
     assert len(read_rows(out / "metrics.csv")) == 3
 
 
@@ -161,6 +162,19 @@ def test_stop_on_collapse_ends_training(tmp_path, monkeypatch):
     assert "collapse at epoch 0 step 1" in (run.path / "train.log").read_text()
 
 
+def test_ema_follows_the_generator():
+    model = GAN(tiny_config(ema=True))
+    assert GAN(tiny_config()).generator_ema is None  # off by default (measured: it did not help, see notes)
+    with torch.no_grad():
+        for p in model.generator.parameters():
+            p.add_(1.0)
+    before = [p.clone() for p in model.generator_ema.parameters()]
+    model._update_ema()  # first step: decay min(0.999, 1/10) -> the EMA moves 90% of the way
+    for b, e, g in zip(before, model.generator_ema.parameters(), model.generator.parameters()):
+        assert torch.allclose(e, b + 0.9 * (g - b), atol=1e-6)
+    assert int(model.ema_steps) == 1 and "generator_ema.net.0.weight" in model.state_dict()
+
+
 def test_smooth_keeps_length_and_skips_nan():
     import numpy as np
 
@@ -176,5 +190,5 @@ def test_cli_help_lists_gan_options(capsys):
     with pytest.raises(SystemExit):
         main(["train", "gan", "--help"])
     text = capsys.readouterr().out
-    for flag in ("--noise-dim", "--no-ema", "--spectral-norm", "--label-smoothing", "--stop-on-collapse"):
+    for flag in ("--noise-dim", "--ema", "--spectral-norm", "--label-smoothing", "--stop-on-collapse"):
         assert flag in text

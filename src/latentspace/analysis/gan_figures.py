@@ -79,6 +79,7 @@ def gan_loss_figure(run, steps_path: Path, title: str, name: str = "loss.png") -
             ax_step.plot(step, smooth(s[col], window), color=color, lw=1.5, label=f"{label} (smoothed, {window} steps)")
             e, m = epoch_means(s["epoch"], s[col])
             ax_epoch.plot(e + 1, m, "-o", color=color, ms=4, label=label)
+            ax_epoch.set_xlim(0.5, e.max() + 1.5)  # a sensible axis even for a single epoch
         for col, label, color in (("d_real", "D(x): real images", "C2"), ("d_fake", "D(G(z)): generated", "C3")):
             ax_d.plot(step, s[col], color=color, alpha=0.25, lw=0.8)
             ax_d.plot(step, smooth(s[col], window), color=color, lw=1.5, label=label)
@@ -91,7 +92,7 @@ def gan_loss_figure(run, steps_path: Path, title: str, name: str = "loss.png") -
             ax.text(0.5, 0.5, "no training steps recorded", ha="center", va="center", transform=ax.transAxes)
     ax_step.set(title=f"{title}: loss per step", xlabel="step (batch)", ylabel="BCE loss")
     ax_epoch.set(title=f"{title}: mean loss per epoch", xlabel="epoch", ylabel="BCE loss")
-    ax_epoch.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    ax_epoch.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True, min_n_ticks=1))
     ax_d.set(title=f"{title}: discriminator outputs (mean per batch)", xlabel="step (batch)",
              ylabel="probability of 'real'", ylim=(-0.02, 1.02))
     for ax in axes:
