@@ -13,6 +13,8 @@ Target: openTSNE time <= 1/3 of scikit-learn's, and its KL at most 5% above scik
     python benchmarks/tsne.py --run runs/ae-z20-…  # the test codes of an existing run
     python benchmarks/tsne.py --latents codes.npy  # any N x D array
     python benchmarks/tsne.py --sweep              # also a few other openTSNE settings (for tuning)
+    python benchmarks/tsne.py --no-sklearn --sklearn-result '{"time_s": 57, "kl": 1.48, "kl_exact": 1.49}'
+                                                   # reuse a scikit-learn measurement (not side by side)
 
 Prints one JSON line per openTSNE setting.
 """

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from latent_fakes import FakeConfig, FakeGAN, FakeVAE, fake_run, register
 from latentspace.analysis import generate as G
