@@ -13,6 +13,8 @@ Target: openTSNE time <= 1/3 of scikit-learn's, and its KL at most 5% above scik
     python benchmarks/tsne.py --run runs/ae-z20-…  # the test codes of an existing run
     python benchmarks/tsne.py --latents codes.npy  # any N x D array
     python benchmarks/tsne.py --sweep              # also a few other openTSNE settings (for tuning)
+    python benchmarks/tsne.py --no-sklearn --sklearn-result '{"time_s": 57, "kl": 1.48, "kl_exact": 1.49}'
+                                                   # reuse a scikit-learn measurement (not side by side)
 
 Prints one JSON line per openTSNE setting.
 """
@@ -35,10 +37,12 @@ SWEEP = {
     "opentsne-defaults": dict(initialization="pca", learning_rate="auto", early_exaggeration_iter=250,
                               early_exaggeration="auto", n_iter=500, negative_gradient_method="auto",
                               neighbors="auto"),
-    "exact-nn-iter250": dict(neighbors="exact", n_iter=250),
-    "exact-nn-iter350": dict(neighbors="exact", n_iter=350),
-    "exact-nn-iter500": dict(neighbors="exact", n_iter=500),
-    "exact-nn-iter500-ints2": dict(neighbors="exact", n_iter=500, ints_in_interval=2),
+    "annoy-ee250-iter250": dict(neighbors="auto", early_exaggeration_iter=250, n_iter=250),
+    "ee250-iter250": dict(early_exaggeration_iter=250, n_iter=250),
+    "ee250-iter350": dict(early_exaggeration_iter=250, n_iter=350),
+    "ee100-iter400": dict(early_exaggeration_iter=100, n_iter=400),
+    "ee250-iter500": dict(early_exaggeration_iter=250, n_iter=500),
+    "ee250-iter400-ints2": dict(early_exaggeration_iter=250, n_iter=400, ints_in_interval=2),
 }
 
 

@@ -32,12 +32,15 @@ from latentspace.errors import LatentspaceError
 
 METHODS = ("pca", "tsne", "umap")
 
-# openTSNE settings chosen by benchmarks/tsne.py: as good a map as scikit-learn's TSNE at its defaults
-# (KL divergence within 5%) in a third of its time or less. FFT-accelerated gradients, PCA
-# initialisation, learning rate N / exaggeration, the usual 250 early-exaggeration iterations and a
-# shorter final phase than openTSNE's default 500.
-TSNE_PARAMS = dict(perplexity=30.0, initialization="pca", learning_rate="auto", early_exaggeration_iter=250,
-                   early_exaggeration=12.0, n_iter=250, negative_gradient_method="fft", neighbors="auto",
+# openTSNE settings chosen with benchmarks/tsne.py on an autoencoder's 10k x 20 test codes (perplexity 30):
+# exact neighbours (a BallTree on 20 dimensions is much faster than Annoy's index), PCA initialisation,
+# FFT-interpolated gradients, learning rate N / exaggeration, and shorter phases than openTSNE's default
+# 250 + 500 iterations: 125 of early exaggeration (12) and 300 after. Measured single-threaded on a busy
+# machine: 30 s of CPU against 68 s for the default phases, final KL 1.553 against 1.507 (scikit-learn's
+# TSNE at its defaults: 1.489, so 4.3% above it). Fewer final iterations (250) gave KL 1.576, coarser FFT
+# grids (ints_in_interval 2 or 4) KL 1.61-1.66: both more than 5% above scikit-learn.
+TSNE_PARAMS = dict(perplexity=30.0, initialization="pca", learning_rate="auto", early_exaggeration_iter=125,
+                   early_exaggeration=12.0, n_iter=300, negative_gradient_method="fft", neighbors="exact",
                    dof=1.0)
 UMAP_PARAMS = dict(n_neighbors=15, min_dist=0.1)
 
