@@ -139,7 +139,8 @@ class Probe(L.LightningModule):
         for name, module in self.named_modules():
             params = list(module.parameters(recurse=False))
             if params and not name.endswith("_acc"):
-                rows.append((name, sum(p.numel() for p in params), all(p.requires_grad for p in params)))
+                rows.append((f"{name} ({type(module).__name__})", sum(p.numel() for p in params),
+                             all(p.requires_grad for p in params)))
         return rows
 
     def training_step(self, batch, batch_idx):
