@@ -21,9 +21,9 @@ ROWS = {
     # name: (what it is, probe changes, mode)
     "latent": ("frozen, latent only (study setting)", {"features": "latent"}, "frozen"),
     "hidden": ("frozen, 128-d hidden layer only", {"features": "hidden"}, "frozen"),
-    "latent-noaug": ("frozen, latent only, no augmentation",
-                     {"features": "latent", "shift": 0, "flip": False}, "frozen"),
-    "default-noaug": ("frozen, default features, no augmentation", {"shift": 0, "flip": False}, "frozen"),
+    "latent-aug": ("frozen, latent only, with augmentation",
+                     {"features": "latent", "shift": 2, "flip": True}, "frozen"),
+    "default-aug": ("frozen, default features, with augmentation", {"shift": 2, "flip": True}, "frozen"),
     "default": ("frozen, default features (the `classify` default)", {}, "frozen"),
     "finetune": ("fine-tuned encoder, default features", {}, "finetune"),
     "baseline": ("same architecture from scratch (supervised)", {}, "scratch"),

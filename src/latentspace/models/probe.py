@@ -35,8 +35,8 @@ class ProbeConfig:
     lr: float = option(3e-3, "peak learning rate of the head (one-cycle schedule)", minimum=0.0)
     weight_decay: float = option(1e-4, "weight decay (AdamW)", minimum=0.0)
     label_smoothing: float = option(0.1, "label smoothing of the cross-entropy", minimum=0.0)
-    shift: int = option(2, "training augmentation: random shifts of up to this many pixels", minimum=0)
-    flip: bool = option(True, "training augmentation: random horizontal flips")
+    shift: int = option(0, "training augmentation: random shifts of up to this many pixels (0: off)", minimum=0)
+    flip: bool = option(False, "training augmentation: random horizontal flips")
     encoder_lr: float = option(0.1, "with --finetune: the encoder's learning rate as a fraction of --lr",
                                minimum=0.0)
 
