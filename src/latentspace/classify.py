@@ -90,7 +90,7 @@ def train_probe(encoder: Encoder, mode: str, splits: D.Splits, out: Path, probe:
     counts = model.parameter_counts()
     log(f"classifier ({mode} encoder) reading {', '.join(model.feature_names)}")
     for name, n, trainable in model.layer_table():
-        log(f"  {name:<16} {n:>8,d}  {'trainable' if trainable else 'frozen'}")
+        log(f"  {name:<28} {n:>9,d}  {'trainable' if trainable else 'frozen'}")
     log(f"parameters: {counts['trainable']:,d} trainable, {counts['frozen']:,d} frozen")
 
     run = Run(out)

@@ -35,8 +35,8 @@ class ProbeConfig:
     lr: float = option(3e-3, "peak learning rate of the head (one-cycle schedule)", minimum=0.0)
     weight_decay: float = option(1e-4, "weight decay (AdamW)", minimum=0.0)
     label_smoothing: float = option(0.1, "label smoothing of the cross-entropy", minimum=0.0)
-    shift: int = option(2, "training augmentation: random shifts of up to this many pixels", minimum=0)
-    flip: bool = option(True, "training augmentation: random horizontal flips")
+    shift: int = option(0, "training augmentation: random shifts of up to this many pixels (0: off)", minimum=0)
+    flip: bool = option(False, "training augmentation: random horizontal flips")
     encoder_lr: float = option(0.1, "with --finetune: the encoder's learning rate as a fraction of --lr",
                                minimum=0.0)
 
@@ -139,7 +139,8 @@ class Probe(L.LightningModule):
         for name, module in self.named_modules():
             params = list(module.parameters(recurse=False))
             if params and not name.endswith("_acc"):
-                rows.append((name, sum(p.numel() for p in params), all(p.requires_grad for p in params)))
+                rows.append((f"{name} ({type(module).__name__})", sum(p.numel() for p in params),
+                             all(p.requires_grad for p in params)))
         return rows
 
     def training_step(self, batch, batch_idx):
