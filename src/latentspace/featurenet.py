@@ -27,15 +27,15 @@ from latentspace.errors import LatentspaceError
 
 PACKAGE_WEIGHTS = Path(__file__).parent / "weights"
 FORMAT = 1  # bump when the architecture's code changes in a way old weights do not fit
-RECIPE = {"epochs": 8, "batch_size": 256, "lr": 0.1, "shift": 1}  # how the shipped weights were trained (seed 0)
+RECIPE = {"epochs": 8, "batch_size": 256, "lr": 0.1, "shift": 0}  # how the shipped weights were trained (seed 0)
 
 
 @dataclass(frozen=True)
 class FeatureNetArch:
-    channels: tuple = (32, 32, 64)  # stem (2x2 patches -> 14x14), conv at 14x14, conv at 7x7
+    channels: tuple = (32, 32, 96)  # stem (2x2 patches -> 14x14), conv at 14x14, conv at 7x7
     feature_dim: int = 128          # the penultimate layer: the feature space of FID/KID/PR
     num_classes: int = 10
-    dropout: float = 0.3
+    dropout: float = 0.0           # the net underfits in 8 epochs: no dropout, no shifts, only flips
 
 
 def _conv_bn(c_in: int, c_out: int, kernel: int = 3, stride: int = 1) -> list:
@@ -48,7 +48,7 @@ class FeatureNet(nn.Module):
 
     Stem: 2x2 patches to 14x14 (no pixel is lost: 4 values become c1 channels); a 3x3 conv at
     14x14; max-pool; a 3x3 conv at 7x7; a linear layer to the features (BN, ReLU); dropout; the
-    classifier. Cheap on a CPU (about 3 M multiply-adds per image), which keeps evaluation fast.
+    classifier. Cheap on a CPU (about 4 M multiply-adds per image), which keeps evaluation fast.
     Input: float in [0, 1], N x 1 x 28 x 28.
     """
 
