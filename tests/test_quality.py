@@ -114,7 +114,8 @@ def test_dropping_half_the_classes(net, reference, splits):
     half = score(net, reference, kept)
     assert half["fid"] > 10 * full["fid"]
     assert half["kid"] > 10 * max(full["kid"], 1e-3)
-    assert half["recall"] < full["recall"] - 0.2, (half["recall"], full["recall"])  # recall falls
+    # recall falls (not to half: k-NN balls of kept classes still cover some shirts, close to T-shirts)
+    assert half["recall"] < full["recall"] - 0.1, (half["recall"], full["recall"])
     assert half["precision"] > full["precision"] - 0.05, (half["precision"], full["precision"])  # precision holds
     # the classifier's soft outputs leak a little mass to other classes, so not quite ln 5
     assert half["class_entropy"] < full["class_entropy"] - 0.3

@@ -33,6 +33,7 @@ from latentspace import data as D
 from latentspace.errors import LatentspaceError
 
 K_NEAREST = 3
+_CACHE_VERSION = 2  # bump when the cached reference features or radii would be computed differently
 
 
 # ---------------------------------------------------------------- features
@@ -146,8 +147,8 @@ def fid_kid(net, real: torch.Tensor, fake: torch.Tensor, kid_subsets: int = 100,
 
 def _sq_dists(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Squared Euclidean distances, a.shape[0] x b.shape[0], float64."""
-    d = (a * a).sum(1, keepdim=True) + (b * b).sum(1)[None, :] - 2.0 * (a @ b.T)
-    return d.clamp_min_(0.0)
+    d = torch.addmm((b * b).sum(1)[None, :], a, b.T, alpha=-2.0)  # one N x M temporary, not three
+    return d.add_((a * a).sum(1, keepdim=True)).clamp_min_(0.0)
 
 
 def knn_radii(feats: torch.Tensor, k: int = K_NEAREST, chunk: int = 1000) -> torch.Tensor:
@@ -158,7 +159,7 @@ def knn_radii(feats: torch.Tensor, k: int = K_NEAREST, chunk: int = 1000) -> tor
     for start in range(0, len(feats), chunk):
         d = _sq_dists(feats[start:start + chunk], feats)
         # the point itself is among the k + 1 smallest (distance 0): the (k+1)-th is its k-th neighbour
-        out.append(torch.topk(d, k + 1, dim=1, largest=False).values[:, k])
+        out.append(torch.topk(d, k + 1, dim=1, largest=False, sorted=False).values.amax(1))
     return torch.cat(out)
 
 
@@ -221,7 +222,7 @@ def reference_features(net, meta: dict, dataset: str, n: int | None = None, data
     """The first n test images' features and k-NN radii: from memory, the disk cache, or computed."""
     test = D.load_splits(dataset, data_dir, download).test
     n = len(test) if n is None else min(int(n), len(test))
-    key = f"{dataset}-test{n}-k{K_NEAREST}-{meta['weights_sha256'][:16]}"
+    key = f"{dataset}-test{n}-k{K_NEAREST}-v{_CACHE_VERSION}-{meta['weights_sha256'][:16]}"
     if key in _MEMORY:
         return _MEMORY[key]
     path = D.cache_root() / "quality" / f"{key}.pt"
