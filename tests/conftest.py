@@ -38,3 +38,12 @@ def tiny_ae2_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "ae2"
     return fit("ae", AEConfig(latent_dim=2), TrainConfig(epochs=1, limit_train=512, batch_size=128), out=out,
                progress=False)
+
+
+def pristine_copy(run, dest):
+    """A copy of a shared session run without the caches other tests may have added (embeddings/),
+    for tests whose expectations depend on what the run directory holds."""
+    import shutil
+
+    shutil.copytree(run.path, dest, ignore=shutil.ignore_patterns("embeddings", "classifier*", "evaluation.json"))
+    return dest

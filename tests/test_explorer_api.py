@@ -23,12 +23,16 @@ N_TEST = 300
 
 
 @pytest.fixture(scope="module")
-def app(tiny_ae_run, tiny_ae2_run):
+def app(tiny_ae_run, tiny_ae2_run, tmp_path_factory):
+    from conftest import pristine_copy
+
     from latentspace.explorer.app import create_app
     from latentspace.explorer.served import ServedRun
 
     test = fake_test_set()
-    return create_app([tiny_ae_run.path, tiny_ae2_run.path,
+    root = tmp_path_factory.mktemp("explorer-runs")
+    return create_app([pristine_copy(tiny_ae_run, root / tiny_ae_run.name),
+                       pristine_copy(tiny_ae2_run, root / tiny_ae2_run.name),
                        ServedRun.from_model("vae", FakeVAE(), test), ServedRun.from_model("gan", FakeGAN(), test)],
                       limit_test=N_TEST)
 

@@ -20,7 +20,7 @@ PIXELS = """() => { const img = document.getElementById('decoded');
 
 
 @pytest.fixture(scope="module")
-def server(tiny_ae2_run, tiny_ae_run):
+def server(tiny_ae2_run, tiny_ae_run, tmp_path_factory):
     """The app over a 2-D run and a 4-D run, served by uvicorn on a free 127.0.0.1 port in a thread."""
     import uvicorn
 
@@ -30,7 +30,11 @@ def server(tiny_ae2_run, tiny_ae_run):
     from latentspace.explorer.served import ServedRun
     from latentspace.explorer.serve import bind
 
-    app = create_app([tiny_ae2_run.path, tiny_ae_run.path, ServedRun.from_model("gan", FakeGAN(), None)],
+    from conftest import pristine_copy
+
+    root = tmp_path_factory.mktemp("explorer-runs")
+    app = create_app([pristine_copy(tiny_ae2_run, root / tiny_ae2_run.name),
+                      pristine_copy(tiny_ae_run, root / tiny_ae_run.name), ServedRun.from_model("gan", FakeGAN(), None)],
                      limit_test=1000, allowed_hosts=["127.0.0.1", "localhost"])
     sock = bind("127.0.0.1", 0)
     srv = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
