@@ -98,12 +98,17 @@ def _has_all(spec: DatasetSpec, d: Path) -> bool:
     return all((d / fname).is_file() for fname, _ in spec.files.values())
 
 
-def md5sum(path: Path) -> str:
-    h = hashlib.md5()
+def file_hash(path: Path, algorithm: str = "md5") -> str:
+    """Hex digest of a file, read in 1 MiB chunks."""
+    h = hashlib.new(algorithm)
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def md5sum(path: Path) -> str:
+    return file_hash(path, "md5")
 
 
 def locate(name: str, data_dir=None, download: bool = True, mirrors: Sequence[str] | None = None,

@@ -18,7 +18,6 @@ distribution over codes (a VAE: `encode_distribution(x) -> (mu, logvar)`), the p
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
@@ -153,11 +152,9 @@ def subset_index(n_total: int, n: int | None, seed: int = 0) -> np.ndarray:
 # ---------------------------------------------------------------- the run's cache
 
 def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    from latentspace.data import file_hash
+
+    return file_hash(path, "sha256")
 
 
 def checkpoint_file(run) -> Path:

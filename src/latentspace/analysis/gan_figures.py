@@ -2,14 +2,13 @@
 discriminator outputs per step and per epoch (fig. 10), samples from fresh noise (fig. 12)."""
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import matplotlib.ticker
 import numpy as np
 import torch
 
-from latentspace.analysis.plots import plot_grid_image, save  # sets the Agg backend
+from latentspace.analysis.plots import plot_grid_image, read_metrics, save  # sets the Agg backend
 from latentspace.data import to_uint8
 
 import matplotlib.pyplot as plt  # noqa: E402  (after plots chose the backend)
@@ -38,15 +37,6 @@ def progress_gif(frames_dir: Path, path: Path, ms_per_frame: int = 400) -> Path 
     return path
 
 
-def read_steps(path: Path) -> dict[str, np.ndarray]:
-    """RUN/gan_steps.csv as float columns (epoch, batch, d_loss, g_loss, d_real, d_fake)."""
-    with open(path) as f:
-        rows = list(csv.DictReader(f))
-    if not rows:
-        return {}
-    return {k: np.array([float(r[k]) for r in rows]) for k in rows[0]}
-
-
 def smooth(values: np.ndarray, window: int) -> np.ndarray:
     """Centred moving average that ignores NaN and keeps the length (shorter windows at the ends)."""
     values = np.asarray(values, dtype=float)
@@ -68,7 +58,7 @@ def epoch_means(epochs: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.
 
 def gan_loss_figure(run, steps_path: Path, title: str, name: str = "loss.png") -> Path:
     """Three panels: G and D loss per step (raw, faint, and smoothed); per epoch; D(x) and D(G(z)) per step."""
-    s = read_steps(steps_path) if Path(steps_path).is_file() else {}
+    s = read_metrics(steps_path) if Path(steps_path).is_file() else {}
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
     ax_step, ax_epoch, ax_d = axes
     if s:

@@ -15,6 +15,7 @@ import torch
 from PIL import Image
 
 from latentspace import data as D
+from latentspace.analysis.model_samples import can_sample
 from latentspace.errors import LatentspaceError
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ class ServedRun:
         has_encoder = bool(getattr(model, "has_encoder", True))
         classes = tuple(test.classes) if test is not None else ()
         served = cls(name=name, model=model, kind=str(getattr(model, "kind", type(model).__name__)), latent_dim=d,
-                     has_encoder=has_encoder, can_sample=_can_sample(model), classes=classes, path=path,
+                     has_encoder=has_encoder, can_sample=can_sample(model), classes=classes, path=path,
                      lock=threading.Lock())
         served.order = list(range(d))
         if has_encoder and test is not None and len(test):
@@ -117,16 +118,6 @@ class ServedRun:
         """z ~ N(0, I): the prior of this project's VAE and GAN, drawn here so each sample keeps its code."""
         rng = np.random.default_rng(seed)
         return rng.standard_normal((n, self.latent_dim)).astype(np.float32)
-
-
-def _can_sample(model) -> bool:
-    """Whether the model has a prior of its own (an autoencoder's `sample` says it has none)."""
-    try:
-        with torch.inference_mode():
-            model.sample(1)
-        return True
-    except (LatentspaceError, NotImplementedError, AttributeError):
-        return False
 
 
 def _padded_range(codes: np.ndarray, pad: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
