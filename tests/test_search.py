@@ -404,3 +404,15 @@ def test_values_are_spelled_as_in_the_study():
     assert format_value("weight_decay", 2e-4) == "2·10⁻⁴"
     assert format_value("latent_dim", 28) == "28"
     assert format_value("optimizer", "adam") == "Adam" and format_value("init", "none") == "None"
+
+
+def test_gan_search_minimises_fid(tmp_path):
+    settings = SearchSettings(kind="gan", trials=2, epochs_per_trial=1, out=str(tmp_path / "gan"),
+                              train=TrainConfig(limit_train=128, batch_size=64),
+                              space=("g_width=8:16", "d_width=8:16"))
+    summary = run_search(settings, log=lambda line: None)
+    assert summary["objective"].startswith("FID") and summary["counted"] == 2
+    best = summary["best"]
+    assert set(best["params"]) == {"lr", "beta1", "g_width", "d_width"} and 8 <= best["params"]["g_width"] <= 16
+    fids = [json.loads(f.read_text())["fid"] for f in (tmp_path / "gan" / "trials").glob("*/evaluation.json")]
+    assert len(fids) == 2 and best["value"] == min(fids) > 0

@@ -43,7 +43,7 @@ from latentspace.errors import LatentspaceError
 from latentspace.models import MODELS
 from latentspace.models.base import config_from_dict, validate_config
 from latentspace.runs import read_json, write_json
-from latentspace.search_space import (OBJECTIVES, apply_overrides, default_space, describe, space_differences,
+from latentspace.search_space import (FID_SAMPLES, OBJECTIVES, apply_overrides, default_space, describe, space_differences,
                                       space_from_json, space_to_json)
 from latentspace.train import TrainConfig
 
@@ -295,10 +295,25 @@ def train_objective(trial: optuna.Trial, settings: SearchSettings, run_dir: Path
     run = fit(settings.kind, model_config, train, out=run_dir, progress=False, callbacks=[pruning])
     if pruning.pruned:
         raise optuna.TrialPruned(f"pruned after epoch {pruning.pruned_at + 1}")
+    if OBJECTIVES.get(settings.kind) == "fid":
+        return sample_fid(run, train)
     value = run.summary().get("best_val_loss") if run.finished else None
     if value is None:
         raise LatentspaceError("the trial ended without a finite validation loss")
     return float(value)
+
+
+def sample_fid(run, train) -> float:
+    """FID of FID_SAMPLES samples of the run's final model against the test set (the GAN objective)."""
+    from latentspace.analysis.model_samples import model_samples
+    from latentspace.analysis.quality import sample_quality
+    from latentspace.runs import load_run, merge_json
+
+    model, _ = load_run(run.path, checkpoint="last")
+    samples, _ = model_samples(model, FID_SAMPLES, seed=train.seed)
+    fid = sample_quality(samples, train.dataset, n=FID_SAMPLES, seed=train.seed)["fid"]
+    merge_json(run.path / "evaluation.json", {"fid": fid, "n_samples": FID_SAMPLES})
+    return float(fid)
 
 
 # --------------------------------------------------------------------------------------------------- workers
@@ -536,9 +551,6 @@ def validate(settings: SearchSettings) -> dict:
     if kind not in MODELS:
         raise LatentspaceError(f"unknown model {kind!r}; choose one of {', '.join(MODELS)}")
     cls = MODELS[kind]
-    if OBJECTIVES.get(kind) and getattr(cls, "monitor", "val_loss") in (None, ""):
-        raise LatentspaceError(f"search {kind}: its objective is {OBJECTIVES[kind].upper()}, which needs the "
-                               f"metrics issue; not available yet")
     for name, value, low in (("--trials", settings.trials, 1), ("--epochs-per-trial", settings.epochs_per_trial, 1),
                              ("--workers", settings.workers, 1), ("--heartbeat", settings.heartbeat, 1)):
         if value is None or value < low:

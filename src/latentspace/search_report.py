@@ -82,7 +82,13 @@ def table1(best_params: dict, params: list[str]) -> str:
     return "| " + " | ".join(head) + " |\n|" + "---|" * len(head) + "\n| " + " | ".join(cells) + " |\n"
 
 
-def write_plots(study, figures: Path) -> tuple[list[Path], list[str]]:
+def objective_name(kind: str) -> str:
+    from latentspace.search_space import FID_SAMPLES, OBJECTIVES
+
+    return f"FID ({FID_SAMPLES} samples)" if OBJECTIVES.get(kind) == "fid" else "validation loss"
+
+
+def write_plots(study, figures: Path, target: str = "validation loss") -> tuple[list[Path], list[str]]:
     """Optuna's matplotlib visualisations; a plot that needs more finished trials is skipped with a note."""
     import matplotlib
     import matplotlib.ticker
@@ -108,7 +114,7 @@ def write_plots(study, figures: Path) -> tuple[list[Path], list[str]]:
             with matplotlib.rc_context(), warnings.catch_warnings():  # optuna switches the global style to ggplot
                 warnings.simplefilter("ignore")
                 kwargs = {"evaluator": FanovaImportanceEvaluator(seed=0)} if name == "param_importances.png" else {}
-                ax = plot(study, target_name="validation loss", **kwargs)
+                ax = plot(study, target_name=target, **kwargs)
                 ax = ax.flat[0] if hasattr(ax, "flat") else ax
                 fig = ax.figure
                 if name == "optimization_history.png":
@@ -169,7 +175,7 @@ def write_reports(settings, space: dict, problems=()) -> dict:
     best = min(complete, key=lambda t: t.value) if complete else None
     summary = {
         "study": settings.study_name, "storage": safe_url(settings.storage_url), "model": settings.kind,
-        "objective": "validation loss (minimised)", "sampler": settings.sampler, "budget": settings.trials,
+        "objective": f"{objective_name(settings.kind)} (minimised)", "sampler": settings.sampler, "budget": settings.trials,
         "counted": counted, "finished": counted >= settings.trials and running == 0, "trials": counts,
         "epochs_per_trial": settings.epochs_per_trial,
         "space": {k: describe(d) for k, d in space.items()},
@@ -189,7 +195,7 @@ def write_reports(settings, space: dict, problems=()) -> dict:
         summary["table1"] = table
         link = link_best(out, best.user_attrs.get("run_dir"))
         summary["best"]["link"] = str(link) if link else None
-    figures, notes = write_plots(study, out / "figures")
+    figures, notes = write_plots(study, out / "figures", objective_name(settings.kind))
     summary["figures"], summary["figure_notes"] = [str(f) for f in figures], notes
     files += figures
     write_json(out / "best.json", summary)
