@@ -36,7 +36,7 @@ BASELINE_OUT = "runs/baseline-classifier"
 
 @dataclass
 class ClassifyConfig:
-    epochs: int = option(15, "number of epochs", minimum=1)
+    epochs: int = option(20, "number of epochs", minimum=1)
     batch_size: int = option(256, "batch size", minimum=1)
     seed: int = option(0, "random seed of the head's weights and the batch order")
     limit_train: int = option(None, "train on the first N training images only", minimum=1)
