@@ -169,3 +169,11 @@ def test_smoke_study_rerun_skips_every_finished_step(smoke_study):
     _, sections = run_study("smoke", out, log=lines.append)
     assert all(s.reused for s in sections)
     assert all(": reused in 0.0 s" in line for line in lines)
+
+
+def test_report_and_records_are_readable_by_others(tmp_path):
+    import stat
+
+    report, _ = run_study("smoke", tmp_path, steps=[Step("a", "Step A", figure_step("a", []))], log=lambda m: None)
+    for path in (report, tmp_path / "study.json", tmp_path / "steps" / "a.json"):
+        assert path.stat().st_mode & stat.S_IROTH, f"{path.name} is private"

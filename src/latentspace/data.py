@@ -171,6 +171,7 @@ def _fetch(url: str, dest: Path, md5: str, progress: bool) -> None:
                     bar.update(len(chunk))
         if h.hexdigest() != md5:
             raise _ChecksumError(f"MD5 {h.hexdigest()} does not match the expected {md5}")
+        os.chmod(tmp, 0o644)
         os.replace(tmp, dest)
     finally:
         if os.path.exists(tmp):

@@ -24,6 +24,13 @@ import torch
 from latentspace.errors import LatentspaceError
 
 
+def readable(path) -> None:
+    """mkstemp makes files private (0600); outputs get the usual permissions (0644 under umask 022)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
+
+
 def write_json(path: Path, data) -> None:
     """Write JSON atomically (temporary file, then rename): a reader never sees half a file."""
     path = Path(path)
@@ -33,6 +40,7 @@ def write_json(path: Path, data) -> None:
         with os.fdopen(fd, "w") as f:
             json.dump(data, f, indent=2, default=_json_default)
             f.write("\n")
+        readable(tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import jinja2
 
+from latentspace.runs import readable
+
 
 def data_uri(path) -> str:
     mime = mimetypes.guess_type(str(path))[0] or "application/octet-stream"
@@ -32,5 +34,6 @@ def render_report(sections, meta: dict, path: Path) -> Path:
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".html.tmp")
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(page)
+    readable(tmp)
     os.replace(tmp, path)
     return path
