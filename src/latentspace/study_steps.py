@@ -56,7 +56,7 @@ def step_ae20(ctx: Context) -> Section:
 
 # ---------------------------------------------------------------- latent maps and traversals
 
-def maps_and_traversal(ctx: Context, run_path, what: str, key: str) -> list:
+def maps_and_traversal(ctx: Context, run_path, what: str) -> list:
     """PCA and t-SNE maps of the test codes and a traversal of the two most spread dimensions."""
     import numpy as np
 
@@ -84,7 +84,7 @@ def maps_and_traversal(ctx: Context, run_path, what: str, key: str) -> list:
 def step_maps(ctx: Context) -> Section:
     return Section("maps", "", intro="The autoencoder's 20-dimensional codes of the test set, mapped to two "
                                      "dimensions, and new images made by moving through the code space.",
-                   figures=maps_and_traversal(ctx, ctx.results["ae20"], "Autoencoder, latent 20", "maps"))
+                   figures=maps_and_traversal(ctx, ctx.results["ae20"], "Autoencoder, latent 20"))
 
 
 def lattice_figure(run: Run, what: str, fig_no: str) -> Figure:
@@ -134,7 +134,7 @@ def step_vae20(ctx: Context) -> Section:
                             fig(run.figures / "kl_per_dim.png",
                                 "Mean KL divergence of each latent dimension on the test set. Dimensions near zero "
                                 "are unused (posterior collapse); the active ones carry the information."),
-                            *maps_and_traversal(ctx, run.path, "VAE, latent 20", "vae20")])
+                            *maps_and_traversal(ctx, run.path, "VAE, latent 20")])
 
 
 def step_vae2(ctx: Context) -> Section:
