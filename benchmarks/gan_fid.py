@@ -13,9 +13,22 @@ usage: python benchmarks/gan_fid.py [--minutes 10] [--samples 10000] [--out DIR]
                                     [--seed-loop PATH] [-- EXTRA FLAGS FOR `latentspace train gan`]
 `--minutes 0.5` gives a quick (meaningless for quality) check that everything runs (much less and the seed
 loop may not finish one step, and then fails).
-`-- --batch-size 128` compares at the reference's batch size instead of our default (64).
+`-- --batch-size 128` compares at the reference's batch size instead of our default (32).
 
-Notes from choosing the defaults (issue 6; 2 shared, heavily loaded cores, so equal *images* rather than equal
+Choosing the batch size (2026-11-25, quiet machine, width 64, seed 0, `--max-time 6` with ONE thread per run and two
+runs side by side, so about 40-50k images each; FID of 10k samples by the project's feature network):
+
+    batch   images/s (1 thread)   FID generator   FID EMA generator
+      64          134                 5.59             5.55
+      32          121                 4.33             4.57
+      32, lr 3e-4 124                 3.85               -
+      16          102                 3.73               -
+
+Images/s on 2 threads: 234 (64), 194 (32), 167 (16). The full 10-minute benchmark at batch 64 gave FID 2.75 vs
+the seed loop's 3.67 (ratio 0.747, target 0.7; 231 vs 196 img/s). Batch 32 became the default (16 was a little
+better still, but it starves a GPU and BatchNorm on 16 images is noisy); the learning rate stays the study's.
+
+Earlier notes (issue 6; 2 shared, heavily loaded cores, so equal *images* rather than equal
 time, widths 32, 32k training images, one thread, seed 1; FID here is a private proxy: 128-d features of a
 small Fashion-MNIST classifier, 5k samples vs 5k test images; lower is better):
 

@@ -24,7 +24,7 @@ def tiny_config(**kw) -> GANConfig:
 
 @pytest.fixture(scope="session")
 def tiny_gan_run(tmp_path_factory):
-    """Two epochs of four batches each, trained through the CLI (so the GAN's batch-size default, 64, applies)."""
+    """Two epochs of eight batches each, trained through the CLI (so the GAN's own batch-size default applies)."""
     from latentspace.cli import main
 
     out = tmp_path_factory.mktemp("runs") / "gan"
@@ -66,7 +66,8 @@ def test_registered_and_encode_refused():
 def test_run_has_every_figure_and_one_gif_frame_per_epoch(tiny_gan_run):
     run = tiny_gan_run
     cfg = run.config()
-    assert cfg["train"]["batch_size"] == GAN.train_defaults["batch_size"] == 64
+    batch = GAN.train_defaults["batch_size"]
+    assert cfg["train"]["batch_size"] == batch == 32
     assert cfg["model_config"]["noise_dim"] == 16
     summary = run.summary()
     assert summary["epochs_completed"] == 2 and summary["stopped_by"] == "max_epochs"
@@ -75,9 +76,9 @@ def test_run_has_every_figure_and_one_gif_frame_per_epoch(tiny_gan_run):
         assert f"figures/{name}" in summary["figures"] or name.startswith("progress/")
     with Image.open(run.figures / "progress.gif") as gif:
         assert gif.n_frames == 2
-    # per-step losses: 256 images in batches of 64 -> 4 steps per epoch
+    # per-step losses: 256 images in batches of 32 -> 8 steps per epoch
     steps = read_rows(run.path / "gan_steps.csv")
-    assert [(r["epoch"], r["batch"]) for r in steps] == [(str(e), str(b)) for e in range(2) for b in range(4)]
+    assert [(r["epoch"], r["batch"]) for r in steps] == [(str(e), str(b)) for e in range(2) for b in range(256 // batch)]
     metrics = read_rows(run.metrics_file)
     assert len(metrics) == 2
     for col in ("d_loss", "g_loss", "d_real", "d_fake", "nonfinite_steps", "collapse_steps"):
@@ -111,19 +112,20 @@ def test_resume_restores_both_optimizers_and_keeps_the_fixed_noise(tiny_gan_run,
     snap = OptimizerSnapshot()
     fit("gan", train_config=TrainConfig(epochs=3), out=out, resume=True, progress=False, callbacks=[snap])
 
+    per_epoch = 256 // GAN.train_defaults["batch_size"]  # steps in one epoch of the fixture's 256 images
     for restored, saved in zip(snap.states, before["optimizer_states"]):
         assert restored["state"].keys() == saved["state"].keys() and restored["state"]
         for k, st in saved["state"].items():
-            assert float(restored["state"][k]["step"]) == float(st["step"]) == 8  # 2 epochs x 4 batches
+            assert float(restored["state"][k]["step"]) == float(st["step"]) == 2 * per_epoch
             assert torch.equal(restored["state"][k]["exp_avg"], st["exp_avg"])
     after = torch.load(out / "checkpoints" / "last.ckpt", weights_only=True)
-    assert [float(s["state"][0]["step"]) for s in after["optimizer_states"]] == [12, 12]
+    assert [float(s["state"][0]["step"]) for s in after["optimizer_states"]] == [3 * per_epoch] * 2
     assert torch.equal(snap.noise, before["state_dict"]["fixed_noise"])
     assert torch.equal(after["state_dict"]["fixed_noise"], before["state_dict"]["fixed_noise"])
     assert torch.equal(torch.load(out / "fixed_noise.pt", weights_only=True), before["state_dict"]["fixed_noise"])
     with Image.open(out / "figures" / "progress.gif") as gif:
         assert gif.n_frames == 3
-    assert [r["epoch"] for r in read_rows(out / "gan_steps.csv")] == [str(e) for e in range(3) for _ in range(4)]
+    assert [r["epoch"] for r in read_rows(out / "gan_steps.csv")] == [str(e) for e in range(3) for _ in range(per_epoch)]
     assert len(read_rows(out / "metrics.csv")) == 3
 
 

@@ -163,6 +163,18 @@ def test_smoke_preset_report_has_every_section_and_figure(smoke_study):
     assert "file://" not in report.read_text() and 'src="/' not in report.read_text(), "report is not self-contained"
 
 
+def test_the_gan_step_trains_at_the_presets_width_and_batch(smoke_study):
+    from latentspace.runs import open_run
+    from latentspace.study import PRESETS
+
+    out, _, _, _ = smoke_study
+    preset = PRESETS["smoke"]
+    config = open_run(out / "gan").config()
+    assert (config["model_config"]["g_width"], config["model_config"]["d_width"]) == (preset.gan_width,) * 2
+    assert config["train"]["batch_size"] == preset.gan_batch
+    assert preset.gan_width != 64 and preset.gan_batch != 32, "the smoke preset must differ from the defaults here"
+
+
 def test_smoke_study_rerun_skips_every_finished_step(smoke_study):
     out, _, _, _ = smoke_study
     lines = []

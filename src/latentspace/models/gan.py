@@ -68,8 +68,9 @@ class GAN(L.LightningModule):
     config_cls = GANConfig
     has_encoder = False
     monitor = None  # no validation loss: the checkpoint kept is the last one
-    # the reference DCGAN uses 128; 64 gave a far better FID for the same images and time (issue 6 notes)
-    train_defaults = {"batch_size": 64}
+    # the reference DCGAN uses 128; smaller batches give more updates per CPU-minute and a far lower FID
+    # for the same wall clock (measurements in benchmarks/gan_fid.py's docstring)
+    train_defaults = {"batch_size": 32}
 
     def __init__(self, config: GANConfig):
         super().__init__()
