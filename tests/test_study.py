@@ -175,6 +175,16 @@ def test_the_gan_step_trains_at_the_presets_width_and_batch(smoke_study):
     assert preset.gan_width != 64 and preset.gan_batch != 32, "the smoke preset must differ from the defaults here"
 
 
+def test_run_tables_leave_out_the_validation_loss_only_where_there_is_none(smoke_study):
+    from latentspace.runs import open_run
+    from latentspace.study_steps import run_table
+
+    out, _, _, _ = smoke_study
+    gan, ae = run_table(open_run(out / "gan"), "t"), run_table(open_run(out / "ae-z20"), "t")
+    assert "best validation loss" not in gan.columns and len(gan.rows[0]) == len(gan.columns) == 4
+    assert "best validation loss" in ae.columns and all(cell is not None for cell in ae.rows[0])
+
+
 def test_smoke_study_rerun_skips_every_finished_step(smoke_study):
     out, _, _, _ = smoke_study
     lines = []

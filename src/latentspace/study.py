@@ -43,7 +43,7 @@ class Preset:
     gan_width: int               # generator and discriminator width (the study's: 64)
     gan_batch: int
     eval_n: int                  # samples for FID / KID / precision / recall
-    estimates: dict = field(default_factory=dict)  # expected seconds per step on 2 CPU cores
+    estimates: dict = field(default_factory=dict)  # seconds per step measured on 2 CPU cores
 
 
 PRESETS = {
@@ -56,8 +56,8 @@ PRESETS = {
                     map_n=None, classify_epochs=6, baseline_epochs=4, vae_epochs=8, beta_epochs=4,
                     betas="1,10,100", gan_epochs=6, gan_max_minutes=4.0, gan_width=32, gan_batch=32,
                     eval_n=5000,
-                    estimates={"ae20": 60, "search": 100, "maps": 40, "ae2": 60, "classifier": 150, "vae20": 70,
-                               "vae2": 70, "beta": 120, "gan": 240, "summary": 60}),
+                    estimates={"ae20": 72, "search": 37, "maps": 28, "ae2": 72, "classifier": 63, "vae20": 140,
+                               "vae2": 70, "beta": 120, "gan": 245, "summary": 45}),
     "full": Preset("full", limit_train=None, ae_epochs=30, search_trials=30, search_epochs=10, search_limit=54000,
                    map_n=None, classify_epochs=20, baseline_epochs=20, vae_epochs=30, beta_epochs=30,
                    betas="1,10,100", gan_epochs=300, gan_max_minutes=None, gan_width=64, gan_batch=128,

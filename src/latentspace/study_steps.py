@@ -31,8 +31,11 @@ def fig(path, caption: str) -> Figure:
 
 def run_table(run: Run, title: str) -> Table:
     s = run.summary()
-    return Table(title, ["epochs", "best validation loss", "train time (s)", "images/s", "stopped by"],
-                 [[s["epochs_completed"], s["best_val_loss"], s["train_time_s"], s["images_per_s"], s["stopped_by"]]])
+    cells = {"epochs": s["epochs_completed"], "best validation loss": s["best_val_loss"],
+             "train time (s)": s["train_time_s"], "images/s": s["images_per_s"], "stopped by": s["stopped_by"]}
+    if s["best_val_loss"] is None:  # a GAN has no validation loss: no empty column
+        del cells["best validation loss"]
+    return Table(title, list(cells), [list(cells.values())])
 
 
 # ---------------------------------------------------------------- 1. autoencoder, latent 20
