@@ -199,3 +199,13 @@ def test_report_and_records_are_readable_by_others(tmp_path):
     report, _ = run_study("smoke", tmp_path, steps=[Step("a", "Step A", figure_step("a", []))], log=lambda m: None)
     for path in (report, tmp_path / "study.json", tmp_path / "steps" / "a.json"):
         assert path.stat().st_mode & stat.S_IROTH, f"{path.name} is private"
+
+
+def test_every_preset_estimates_every_step_and_quick_fits_in_15_minutes():
+    from latentspace.study import PRESETS
+    from latentspace.study_steps import STEPS
+
+    for preset in PRESETS.values():
+        assert set(preset.estimates) == {s.key for s in STEPS}, preset.name
+    # the estimates are the measured per-step times of the quick preset on 2 CPU cores (README)
+    assert sum(PRESETS["quick"].estimates.values()) <= 15 * 60
