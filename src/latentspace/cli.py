@@ -67,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
         mp.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
         mp.add_argument("--no-progress", action="store_true", help="no progress bar")
         mp.set_defaults(func=cmd_train, model_cls=cls)
-        mp.set_defaults(**getattr(cls, "train_defaults", {}))  # a model's own training defaults (GAN: batch 128)
+        mp.set_defaults(**getattr(cls, "train_defaults", {}))  # a model's own training defaults (GAN: batch 32)
 
     from latentspace.search_space import default_space, searchable_kinds
 
