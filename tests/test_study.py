@@ -167,8 +167,10 @@ def test_the_gan_step_trains_at_the_presets_width_and_batch(smoke_study):
     from latentspace.runs import open_run
     from latentspace.study import PRESETS
 
-    out, _, _, _ = smoke_study
+    out, _, sections, _ = smoke_study
     preset = PRESETS["smoke"]
+    intro = next(s for s in sections if s.key == "gan").intro
+    assert f"width {preset.gan_width} (the study's is 64)" in intro and "about 16 times fewer operations" in intro
     config = open_run(out / "gan").config()
     assert (config["model_config"]["g_width"], config["model_config"]["d_width"]) == (preset.gan_width,) * 2
     assert config["train"]["batch_size"] == preset.gan_batch

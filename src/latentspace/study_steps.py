@@ -280,9 +280,11 @@ def step_gan(ctx: Context) -> Section:
     figures.append(fig(run.figures / "samples.png", "64 images from fresh noise at the end (study fig. 12): look for "
                                                     "recognisable clothing and for variety (collapse shows as many "
                                                     "near-identical images)."))
-    width = ("" if p.gan_width == 64 else
-             f" Here at width {p.gan_width} (the study's is 64) and batch {p.gan_batch}, so that the preset's time "
-             f"budget buys several epochs: about four times fewer operations per image.")
+    study_width = GANConfig().g_width
+    width = ("" if p.gan_width == study_width else
+             f" Here at width {p.gan_width} (the study's is {study_width}) and batch {p.gan_batch}, so that the "
+             f"preset's time budget buys more epochs: the middle layers cost the width squared, about "
+             f"{(study_width / p.gan_width) ** 2:.0f} times fewer operations per image.")
     return Section("gan", "", intro=("The study's DCGAN: a generator of three transposed convolutions from 100 "
                                      "noise numbers, a discriminator of four convolutions, binary cross-entropy and "
                                      "Adam (lr 2e-4, β1 0.5) for both." + width),
