@@ -5,7 +5,7 @@ Contestants
 - seed: `shared/reference/seed_loop.py` (the study's plain PyTorch loop), given the same number of
   training images per epoch as ours (`--limit`).
 - pythae: Pythae's trainer (installed in `.venv-bench`, see `make bench-env`) with our exact encoder
-  and decoder (`latentspace.nets`), our train split as its train data and our validation split as its
+  and decoder (`latentspace.models.nets`), our train split as its train data and our validation split as its
   eval data, Adam lr 1e-3, weight decay 1e-5 as ours.
 - latentspace: `latentspace train KIND` as a user runs it (a fresh process; the default trainer), and
   variants with extra flags (e.g. `--devices 2`).
@@ -147,8 +147,8 @@ def benchmark(name: str, kind: str, argv=None) -> dict:
     global THREADS
     THREADS = a.threads
     sys.path.insert(0, str(ROOT / "src"))
-    from latentspace import data as D
-    splits = D.load_splits("fashion-mnist", seed=a.seed, limit_train=a.limit)
+    from latentspace.data.images import load_splits
+    splits = load_splits("fashion-mnist", seed=a.seed, limit_train=a.limit)
     n_train = len(splits.train)
     log(f"{name}: {kind}, {a.epochs} epochs, {n_train} training images per epoch, batch {a.bs}, latent {a.latent}")
     runners = {

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from latentspace.nets import Decoder, Encoder  # PYTHONPATH=src: nets.py imports torch only
+from latentspace.models.nets import Decoder, Encoder  # PYTHONPATH=src: nets.py imports torch only
 
 from pythae.models import AE, AEConfig, BetaVAE, BetaVAEConfig
 from pythae.models.base.base_utils import ModelOutput

@@ -14,8 +14,8 @@ import json
 import sys
 from pathlib import Path
 
-from latentspace.classify import ClassifyConfig, classify_baseline, classify_run
-from latentspace.models.probe import ProbeConfig
+from latentspace.commands.classify import classify_baseline, classify_run
+from latentspace.models.probe_config import ClassifyConfig, ProbeConfig
 
 ROWS = {
     # name: (what it is, probe changes, mode)

@@ -28,8 +28,9 @@ TARGET_P95_MS = 20.0
 
 
 def tiny_run(root: Path) -> Path:
-    from latentspace.models.autoencoder import AEConfig
-    from latentspace.train import TrainConfig, fit
+    from latentspace.models.autoencoder_config import AEConfig
+    from latentspace.training.config import TrainConfig
+    from latentspace.training.trainer import fit
 
     return fit("ae", AEConfig(latent_dim=20), TrainConfig(epochs=1, limit_train=256, batch_size=128),
                out=root / "ae-z20", progress=False).path
@@ -80,7 +81,7 @@ def main() -> None:
     import httpx
     import torch
 
-    from latentspace.data import to_uint8
+    from latentspace.data.images import to_uint8
     from latentspace.explorer.served import png_bytes
     from latentspace.runs import load_run
 

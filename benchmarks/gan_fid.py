@@ -126,7 +126,7 @@ def sample_run(run_dir: Path, n: int, seed: int = 0) -> np.ndarray:
     import torch
 
     sys.path.insert(0, str(ROOT / "src"))
-    from latentspace.data import to_uint8
+    from latentspace.data.images import to_uint8
     from latentspace.runs import load_run
 
     model, _ = load_run(run_dir)
@@ -144,7 +144,7 @@ def _csv_rows(path: Path) -> list[dict]:
 
 def score(samples: np.ndarray, dataset: str = "fashion-mnist") -> dict:
     sys.path.insert(0, str(ROOT / "src"))
-    from latentspace.analysis.quality import sample_quality
+    from latentspace.commands.evaluate import sample_quality
 
     return {k: float(v) for k, v in sample_quality(samples, dataset=dataset).items()
             if k in ("fid", "kid", "precision", "recall")}

@@ -49,19 +49,21 @@ SWEEP = {
 def test_codes(args) -> np.ndarray:
     if args.latents:
         return np.load(args.latents).astype(np.float32)
-    from latentspace.analysis.embed import encode_images, load_run_splits
+    from latentspace.analysis.encode import encode_images
+    from latentspace.data.images import run_splits
     from latentspace.runs import load_run
 
     run_path = args.run
     if run_path is None:
-        from latentspace.models.autoencoder import AEConfig
-        from latentspace.train import TrainConfig, fit
+        from latentspace.models.autoencoder_config import AEConfig
+        from latentspace.training.config import TrainConfig
+        from latentspace.training.trainer import fit
 
         run_path = Path(tempfile.mkdtemp(prefix="tsne-bench-")) / "ae20"
         print(f"training an autoencoder (latent 20, {args.epochs} epochs) into {run_path}", file=sys.stderr)
         fit("ae", AEConfig(latent_dim=20), TrainConfig(epochs=args.epochs), out=run_path, progress=False)
     model, run = load_run(run_path)
-    return encode_images(model, load_run_splits(run).test)["latent"]
+    return encode_images(model, run_splits(run.config()["train"]).test)["latent"]
 
 
 def common_affinities(x, perplexity: float, n_jobs: int):
@@ -111,7 +113,7 @@ def main() -> int:
 
     from threadpoolctl import threadpool_limits
 
-    from latentspace.analysis.embed import TSNE_PARAMS, tsne_embedding
+    from latentspace.analysis.projection import TSNE_PARAMS, tsne_embedding
 
     x = test_codes(args)
     with threadpool_limits(args.threads):
@@ -129,7 +131,7 @@ def main() -> int:
         umap_s = None
         if not args.no_umap:
             try:
-                from latentspace.analysis.embed import umap_2d
+                from latentspace.analysis.projection import umap_2d
 
                 umap_2d(x[:500])  # compile numba functions outside the timing
                 _, umap_s, _ = timed(lambda: umap_2d(x))

@@ -1,4 +1,8 @@
-"""Shared fixtures: small real data, a tiny trained run, an isolated cache."""
+"""Shared fixtures: small real data, tiny trained runs, the test-only fake models, an isolated cache.
+
+Tests that train or read real runs are marked `integration` (automatically, by the fixtures they use, or
+explicitly); `pytest -m "not integration"` runs the fast unit tests on fakes alone.
+"""
 from __future__ import annotations
 
 import os
@@ -7,6 +11,14 @@ from pathlib import Path
 import pytest
 
 FMNIST = Path("/usr/share/datasets/fashion-mnist")
+REAL_RUN_FIXTURES = {"tiny_ae_run", "tiny_ae2_run", "tiny_vae_run", "tiny_gan_run", "sqlite_search", "postgres_url",
+                     "small_sweep", "frozen_result"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if REAL_RUN_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -21,8 +33,9 @@ def _quiet_env(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_ae_run(tmp_path_factory):
     """An autoencoder trained for one epoch on 512 images: enough for the later steps to read."""
-    from latentspace.models.autoencoder import AEConfig
-    from latentspace.train import TrainConfig, fit
+    from latentspace.models.autoencoder_config import AEConfig
+    from latentspace.training.config import TrainConfig
+    from latentspace.training.trainer import fit
 
     out = tmp_path_factory.mktemp("runs") / "ae"
     return fit("ae", AEConfig(latent_dim=4), TrainConfig(epochs=1, limit_train=512, batch_size=128), out=out,
@@ -32,12 +45,31 @@ def tiny_ae_run(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_ae2_run(tmp_path_factory):
     """An autoencoder with a 2-D latent space, one epoch on 512 images (maps, grids, the explorer)."""
-    from latentspace.models.autoencoder import AEConfig
-    from latentspace.train import TrainConfig, fit
+    from latentspace.models.autoencoder_config import AEConfig
+    from latentspace.training.config import TrainConfig
+    from latentspace.training.trainer import fit
 
     out = tmp_path_factory.mktemp("runs") / "ae2"
     return fit("ae", AEConfig(latent_dim=2), TrainConfig(epochs=1, limit_train=512, batch_size=128), out=out,
                progress=False)
+
+
+@pytest.fixture
+def fake_models(monkeypatch):
+    """The test-only fake models (tests/fakes.py) in the registry, for one test."""
+    from tests.fakes import register
+
+    register(monkeypatch)
+
+
+@pytest.fixture(scope="module")
+def fake_models_in_module():
+    """The fake models in the registry for a whole module (for module-scoped fixtures that serve them)."""
+    from tests.fakes import register
+
+    with pytest.MonkeyPatch.context() as mp:
+        register(mp)
+        yield
 
 
 def pristine_copy(run, dest):

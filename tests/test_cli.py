@@ -55,6 +55,7 @@ def test_data_command_prints_where_the_data_is(capsys):
     assert code == 0 and "fashion-mnist" in out and "test 10000" in out
 
 
+@pytest.mark.integration
 def test_train_and_evaluate_from_the_command_line(capsys, tmp_path):
     out_dir = tmp_path / "run"
     code, out, err = run_cli(capsys, "train", "ae", "--latent-dim", "2", "--epochs", "1", "--limit-train", "256",

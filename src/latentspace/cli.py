@@ -1,7 +1,8 @@
 """Command line: parses, calls one function, prints. No logic of its own.
 
 Model flags come from each model's config dataclass and training flags from TrainConfig, so a
-new model or option needs no change here.
+new model or option needs no change here. Building the parser imports only torch-free modules
+(configs, specs, the dataset registry): `latentspace --help` and every usage error answer at once.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import json
 import sys
 import typing
 
+from latentspace.config import flag_name, validate_config
 from latentspace.errors import LatentspaceError
 
 _TYPES = {"int": int, "float": float, "str": str, "bool": bool}
@@ -23,58 +25,76 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def add_dataclass_flags(parser, cls, skip=()) -> None:
-    """One flag per dataclass field: --field-name, typed from the annotation, help/choices from metadata."""
+def add_dataclass_flags(parser, cls, skip=(), defaults=None) -> None:
+    """One flag per dataclass field: --field-name, typed from the annotation, help/choices from metadata.
+
+    Every flag's parser default is None, so a command can tell what the user set (`given_names`); the help
+    shows the dataclass default (or the one in `defaults`, e.g. a model's own training defaults)."""
     hints = typing.get_type_hints(cls)
+    defaults = defaults or {}
     for f in dataclasses.fields(cls):
         if f.name in skip:
             continue
-        flag = "--" + f.name.replace("_", "-")
+        flag = flag_name(f.name)
         meta = f.metadata
         tp = hints.get(f.name, f.type)
         tp = _TYPES.get(getattr(tp, "__name__", str(tp)), tp)
+        default = defaults.get(f.name, f.default)
         if tp is bool:
-            if f.default:
-                parser.add_argument("--no-" + f.name.replace("_", "-"), dest=f.name, action="store_false",
-                                    help=f"do not {meta.get('help', f.name)}")
+            if default:
+                parser.add_argument("--no-" + f.name.replace("_", "-"), dest=f.name, action="store_const", const=False,
+                                    default=None, help=f"do not {meta.get('help', f.name)}")
             else:
-                parser.add_argument(flag, dest=f.name, action="store_true", help=meta.get("help"))
+                parser.add_argument(flag, dest=f.name, action="store_const", const=True, default=None,
+                                    help=meta.get("help"))
             continue
-        default = f"(default: {f.default})" if f.default is not None else ""
-        parser.add_argument(flag, dest=f.name, type=tp, default=f.default, choices=meta.get("choices"),
-                            help=f"{meta.get('help', '')} {default}".strip())
+        shown = f"(default: {default})" if default is not None else ""
+        parser.add_argument(flag, dest=f.name, type=tp, default=None, choices=meta.get("choices"),
+                            help=f"{meta.get('help', '')} {shown}".strip())
 
 
-def dataclass_from_args(cls, args):
-    return cls(**{f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if hasattr(args, f.name)})
+def given_names(cls, args) -> set[str]:
+    """The fields of `cls` the user set on the command line."""
+    return {f.name for f in dataclasses.fields(cls) if getattr(args, f.name, None) is not None}
+
+
+def dataclass_from_args(cls, args, defaults=None):
+    """The dataclass from the flags the user set, the rest from `defaults` and then the dataclass's own."""
+    values = {**(defaults or {}), **{name: getattr(args, name) for name in given_names(cls, args)}}
+    return cls(**{k: v for k, v in values.items() if k in {f.name for f in dataclasses.fields(cls)}})
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from latentspace.data import DATASETS
+    from latentspace.analysis.projection import METHODS
+    from latentspace.commands.options import GENERATE_MODES, SPLITS, BetaSweepConfig
+    from latentspace.commands.study.presets import PRESETS
+    from latentspace.data.registry import DATASETS
     from latentspace.models import MODELS
-    from latentspace.train import TrainConfig
+    from latentspace.models.probe_config import ClassifyConfig, ProbeConfig
+    from latentspace.models.vae_config import VAEConfig
+    from latentspace.training.config import TrainConfig
 
     p = _Parser(prog="latentspace", description="Train, measure and explore generative models on small images.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     train = sub.add_parser("train", help="train a model into a run directory")
     models = train.add_subparsers(dest="model", required=True, parser_class=_Parser, metavar="MODEL")
-    for kind, cls in MODELS.items():
-        mp = models.add_parser(kind, help=(cls.__doc__ or "").strip().splitlines()[0])
-        add_dataclass_flags(mp, cls.config_cls)
-        add_dataclass_flags(mp, TrainConfig)
-        mp.add_argument("--out", help="run directory (default: runs/KIND-zLATENT-TIMESTAMP)")
-        mp.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    for kind, spec in MODELS.items():
+        mp = models.add_parser(kind, help=spec.summary)
+        add_dataclass_flags(mp, spec.config_cls)
+        add_dataclass_flags(mp, TrainConfig, defaults=spec.train_defaults)  # the help shows the model's own
+        mp.add_argument("--out", help=f"run directory (default: runs/{kind}-zLATENT-TIMESTAMP)")
+        mp.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint "
+                        "(with its own settings; --epochs and --max-time extend its budget)")
         mp.add_argument("--no-progress", action="store_true", help="no progress bar")
-        mp.set_defaults(func=cmd_train, model_cls=cls)
-        mp.set_defaults(**getattr(cls, "train_defaults", {}))  # a model's own training defaults (GAN: batch 32)
-
-    from latentspace.search_space import default_space, searchable_kinds
+        mp.set_defaults(func=cmd_train)
 
     search = sub.add_parser("search", help="hyperparameter search with Optuna (random search as in the study)")
     search_models = search.add_subparsers(dest="model", required=True, parser_class=_Parser, metavar="MODEL")
-    for kind in searchable_kinds():
-        cls = MODELS[kind]
+    for kind, spec in MODELS.items():
+        searched = [name for name in spec.search_space if name in {f.name for f in dataclasses.fields(spec.config_cls)}]
+        if not searched:
+            continue
         sp = search_models.add_parser(kind, help=f"search the {kind} model's hyperparameters")
         sp.add_argument("--trials", type=int, default=30, help="trials in total, over all workers (default: 30)")
         sp.add_argument("--sampler", choices=("random", "tpe"), default="random",
@@ -82,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--epochs-per-trial", type=int, default=5, help="epochs each trial trains (default: 5)")
         sp.add_argument("--space", action="append", default=[], metavar="NAME=RANGE",
                         help="override a range: lr=1e-4:1e-2, latent_dim=8:32, optimizer=adam,sgd, init=none, "
-                             "width=0.5:2:log (repeatable); searched: " + ", ".join(default_space(kind)))
+                             "width=0.5:2:log (repeatable); searched: " + ", ".join(searched))
         sp.add_argument("--storage", help="Optuna RDB URL shared by all workers, e.g. "
                         "postgresql://user:pass@host:5432/db (default: sqlite file OUT/study.db)")
         sp.add_argument("--study", help="study name; an existing study is joined or resumed (default: the model)")
@@ -90,9 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--heartbeat", type=int, default=30, help="seconds between a running trial's heartbeats; "
                         "a trial silent for 3 times this is marked failed (default: 30)")
         sp.add_argument("--out", help=f"output directory (default: runs/search-{kind})")
-        add_dataclass_flags(sp, cls.config_cls, skip=tuple(default_space(kind)))
-        add_dataclass_flags(sp, TrainConfig, skip=("epochs", "max_time", "early_stopping", "devices"))
-        sp.set_defaults(func=cmd_search, model_cls=cls)
+        add_dataclass_flags(sp, spec.config_cls, skip=tuple(searched))
+        add_dataclass_flags(sp, TrainConfig, skip=("epochs", "max_time", "early_stopping", "devices"),
+                            defaults=spec.train_defaults)
+        sp.set_defaults(func=cmd_search)
 
     ev = sub.add_parser("evaluate", help="test metrics of a run, written to RUN/evaluation.json")
     ev.add_argument("run", nargs="?", help="run directory")
@@ -106,9 +127,6 @@ def build_parser() -> argparse.ArgumentParser:
                     help="the test set (and feature network) --samples are scored against (default: fashion-mnist)")
     ev.set_defaults(func=cmd_evaluate)
 
-    from latentspace.betasweep import BetaSweepConfig
-    from latentspace.models.vae import VAEConfig
-
     bs = sub.add_parser("beta-sweep", help="one VAE per β, then latent traversals side by side (study fig. 9)")
     add_dataclass_flags(bs, BetaSweepConfig)
     add_dataclass_flags(bs, VAEConfig, skip=("beta",))
@@ -118,7 +136,29 @@ def build_parser() -> argparse.ArgumentParser:
     bs.add_argument("--no-progress", action="store_true", help="no progress bar")
     bs.set_defaults(func=cmd_beta_sweep)
 
-    add_latent_commands(sub)
+    em = sub.add_parser("embed", help="map a split's latent codes to 2-D (PCA, t-SNE, UMAP), cached in RUN/embeddings")
+    em.add_argument("run", help="run directory")
+    em.add_argument("--method", default="pca", choices=METHODS, help="projection (default: pca)")
+    em.add_argument("--split", default="test", choices=SPLITS, help="images to map (default: test)")
+    em.add_argument("--n", type=int, help="a seeded sample of N images (default: the whole split)")
+    em.add_argument("--out", help="figure .png (default: RUN/figures/embedding-METHOD.png)")
+    em.set_defaults(func=cmd_embed)
+
+    ge = sub.add_parser("generate", help="new images: traverse two latent dimensions, a 2-D lattice, prior "
+                                         "samples, interpolations")
+    ge.add_argument("run", help="run directory")
+    ge.add_argument("--mode", required=True, choices=GENERATE_MODES)
+    ge.add_argument("--dims", type=_ints, default=(0, 1), metavar="I,J", help="traverse: dimensions i,j to vary (default: 0,1)")
+    ge.add_argument("--steps", type=int, default=10, help="values per axis, or along an interpolation (default: 10)")
+    ge.add_argument("--image", type=int, default=0, metavar="K", help="traverse: the test image to start from (default: 0)")
+    ge.add_argument("--bounds", type=_floats, metavar="X0,X1,Y0,Y1", help="grid: x0,x1,y0,y1 (default: a square covering the test codes)")
+    ge.add_argument("--n", type=int, default=64, help="prior: number of samples (default: 64)")
+    ge.add_argument("--from", dest="src", type=int, default=0, metavar="K", help="interpolate: first test image (default: 0)")
+    ge.add_argument("--to", dest="dst", type=int, default=1, metavar="L", help="interpolate: last test image (default: 1)")
+    ge.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    ge.add_argument("--out", help="FILE.png (a labelled figure) or FILE.npy (N x 28 x 28 uint8 images); "
+                                  "default: RUN/figures/generate-MODE.png")
+    ge.set_defaults(func=cmd_generate)
 
     fn = sub.add_parser("feature-net", help="train the classifier whose features FID/KID/precision/recall use")
     fn.add_argument("--dataset", default="fashion-mnist", choices=tuple(DATASETS))
@@ -135,8 +175,6 @@ def build_parser() -> argparse.ArgumentParser:
                     help="train the same encoder architecture from scratch on the labels instead")
     cl.add_argument("--finetune", action="store_true",
                     help="unfreeze the encoder (at --encoder-lr times the learning rate); default out RUN/classifier-finetune")
-    from latentspace.classify import ClassifyConfig
-    from latentspace.models.probe import ProbeConfig
     add_dataclass_flags(cl, ClassifyConfig)
     add_dataclass_flags(cl, ProbeConfig)
     cl.add_argument("--out", help="results directory (default: RUN/classifier, or runs/baseline-classifier)")
@@ -149,8 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--data-dir")
     d.add_argument("--no-download", dest="download", action="store_false")
     d.set_defaults(func=cmd_data)
+
     st = sub.add_parser("study", help="the whole study, every step, as one HTML report")
-    st.add_argument("--preset", default="quick", choices=("smoke", "quick", "full"),
+    st.add_argument("--preset", default="quick", choices=tuple(PRESETS),
                     help="budget: smoke (seconds a step), quick (about 15 minutes on 2 cores), full (GPU)")
     st.add_argument("--out", default="study", help="output directory (default: study)")
     st.add_argument("--force", action="store_true", help="redo every step, even finished ones")
@@ -169,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_study(args) -> int:
-    from latentspace.study import run_study
+    from latentspace.commands.study.engine import run_study
 
     report, sections = run_study(args.preset, args.out, args.force, args.dataset, args.seed, args.progress)
     failed = [s for s in sections if s.status != "done"]
@@ -182,11 +221,19 @@ def cmd_study(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from latentspace.train import TrainConfig, fit
+    from latentspace.models import get_spec
+    from latentspace.training.config import TrainConfig
 
-    run = fit(args.model, dataclass_from_args(args.model_cls.config_cls, args),
-              dataclass_from_args(TrainConfig, args), out=args.out, resume=args.resume,
-              progress=not args.no_progress)
+    spec = get_spec(args.model)
+    given = given_names(spec.config_cls, args) | given_names(TrainConfig, args)
+    model_config = dataclass_from_args(spec.config_cls, args)
+    train_config = dataclass_from_args(TrainConfig, args, defaults=spec.train_defaults)
+    for cfg in (model_config, train_config):  # a bad value is refused before torch is even imported
+        validate_config(cfg)
+    from latentspace.training.trainer import fit
+
+    run = fit(args.model, model_config, train_config, out=args.out, resume=args.resume,
+              progress=not args.no_progress, given=given)
     if run.finished:
         s = run.summary()
         print(f"run: {run.path}")
@@ -197,15 +244,18 @@ def cmd_train(args) -> int:
 
 
 def cmd_search(args) -> int:
-    from latentspace.search import SearchSettings, run_search
-    from latentspace.train import TrainConfig
+    from latentspace.commands.search.run import run_search
+    from latentspace.commands.search.settings import SearchSettings
+    from latentspace.models import get_spec
+    from latentspace.training.config import TrainConfig
 
-    model = {f.name: getattr(args, f.name) for f in dataclasses.fields(args.model_cls.config_cls)
-             if hasattr(args, f.name)}
+    spec = get_spec(args.model)
+    model = {name: getattr(args, name) for name in given_names(spec.config_cls, args)}
     settings = SearchSettings(kind=args.model, trials=args.trials, sampler=args.sampler,
                               epochs_per_trial=args.epochs_per_trial, out=args.out, storage=args.storage,
                               study=args.study, workers=args.workers, heartbeat=args.heartbeat,
-                              space=tuple(args.space), model=model, train=dataclass_from_args(TrainConfig, args))
+                              space=tuple(args.space), model=model,
+                              train=dataclass_from_args(TrainConfig, args, defaults=spec.train_defaults))
     summary = run_search(settings, log=lambda line: print(line, flush=True))
     for problem in summary["problems"]:
         print(f"latentspace: warning: {problem}", file=sys.stderr)
@@ -214,7 +264,7 @@ def cmd_search(args) -> int:
           f"({summary['counted']} of {summary['budget']} counted)")
     if summary["best"]:
         b = summary["best"]
-        print(f"best: trial {b['number']}, validation loss {b['value']:.6g}, run {b['link'] or b['run_dir']}")
+        print(f"best: trial {b['number']}, {summary['objective']} {b['value']:.6g}, run {b['link'] or b['run_dir']}")
         print(summary["table1"], end="")
     print("reports: " + ", ".join(summary["files"]))
     if not summary["finished"]:
@@ -225,7 +275,7 @@ def cmd_search(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from latentspace.evaluate import evaluate_run, evaluate_samples
+    from latentspace.commands.evaluate import evaluate_run, evaluate_samples
 
     if args.n < 0:
         raise LatentspaceError(f"--n must be at least 0, got {args.n}")
@@ -244,20 +294,25 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_beta_sweep(args) -> int:
-    from latentspace.betasweep import BetaSweepConfig, run_beta_sweep
-    from latentspace.models.vae import VAEConfig
-    from latentspace.train import TrainConfig
+    from latentspace.commands.options import BetaSweepConfig
+    from latentspace.models.vae_config import SPEC, VAEConfig
+    from latentspace.training.config import TrainConfig
 
-    result = run_beta_sweep(dataclass_from_args(BetaSweepConfig, args), dataclass_from_args(VAEConfig, args),
-                            dataclass_from_args(TrainConfig, args), out=args.out, progress=not args.no_progress,
-                            log=print)
+    configs = (dataclass_from_args(BetaSweepConfig, args), dataclass_from_args(VAEConfig, args),
+               dataclass_from_args(TrainConfig, args, defaults=SPEC.train_defaults))
+    for cfg in configs:
+        validate_config(cfg)
+    from latentspace.commands.beta_sweep import run_beta_sweep
+
+    result = run_beta_sweep(*configs, out=args.out, progress=not args.no_progress, log=print)
     print(open(result["table"]).read().rstrip())
     print(f"figure: {result['figure']}")
     return 0
 
 
 def cmd_feature_net(args) -> int:
-    from latentspace.featurenet import RECIPE, train_feature_net
+    from latentspace.commands.feature_net import train_feature_net
+    from latentspace.models.featurenet import RECIPE
 
     record = train_feature_net(args.dataset, args.out, epochs=args.epochs or RECIPE["epochs"], seed=args.seed,
                                data_dir=args.data_dir, progress=not args.no_progress)
@@ -267,10 +322,22 @@ def cmd_feature_net(args) -> int:
 
 
 def cmd_classify(args) -> int:
-    from latentspace.classify import ClassifyConfig, classify_baseline, classify_run, format_result
-    from latentspace.models.probe import ProbeConfig
+    from latentspace.models.probe_config import (
+        ClassifyConfig,
+        ProbeConfig,
+        parse_features,
+    )
 
     probe, config = dataclass_from_args(ProbeConfig, args), dataclass_from_args(ClassifyConfig, args)
+    validate_config(probe)
+    validate_config(config)
+    parse_features(probe.features)
+    from latentspace.commands.classify import (
+        classify_baseline,
+        classify_run,
+        format_result,
+    )
+
     log = (lambda *a: print(*a, file=sys.stderr)) if args.json else print
     progress = not (args.no_progress or args.json)
     if args.baseline:
@@ -287,7 +354,7 @@ def cmd_classify(args) -> int:
 
 
 def cmd_data(args) -> int:
-    from latentspace.data import load_splits
+    from latentspace.data.images import load_splits
 
     splits = load_splits(args.dataset, args.data_dir, args.download)
     print(f"{args.dataset}: {splits.directory}")
@@ -310,38 +377,8 @@ def _floats(text: str) -> tuple:
         raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {text!r}") from None
 
 
-def add_latent_commands(sub) -> None:
-    """`embed` (latent maps) and `generate` (traversals, lattices, prior samples, interpolations)."""
-    from latentspace.analysis.embed import METHODS
-    from latentspace.generation import MODES
-
-    em = sub.add_parser("embed", help="map a split's latent codes to 2-D (PCA, t-SNE, UMAP), cached in RUN/embeddings")
-    em.add_argument("run", help="run directory")
-    em.add_argument("--method", default="pca", choices=METHODS, help="projection (default: pca)")
-    em.add_argument("--split", default="test", choices=("train", "val", "test"), help="images to map (default: test)")
-    em.add_argument("--n", type=int, help="a seeded sample of N images (default: the whole split)")
-    em.add_argument("--out", help="figure .png (default: RUN/figures/embedding-METHOD.png)")
-    em.set_defaults(func=cmd_embed)
-
-    ge = sub.add_parser("generate", help="new images: traverse two latent dimensions, a 2-D lattice, prior "
-                                         "samples, interpolations")
-    ge.add_argument("run", help="run directory")
-    ge.add_argument("--mode", required=True, choices=MODES)
-    ge.add_argument("--dims", type=_ints, default=(0, 1), metavar="I,J", help="traverse: dimensions i,j to vary (default: 0,1)")
-    ge.add_argument("--steps", type=int, default=10, help="values per axis, or along an interpolation (default: 10)")
-    ge.add_argument("--image", type=int, default=0, metavar="K", help="traverse: the test image to start from (default: 0)")
-    ge.add_argument("--bounds", type=_floats, metavar="X0,X1,Y0,Y1", help="grid: x0,x1,y0,y1 (default: a square covering the test codes)")
-    ge.add_argument("--n", type=int, default=64, help="prior: number of samples (default: 64)")
-    ge.add_argument("--from", dest="src", type=int, default=0, metavar="K", help="interpolate: first test image (default: 0)")
-    ge.add_argument("--to", dest="dst", type=int, default=1, metavar="L", help="interpolate: last test image (default: 1)")
-    ge.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    ge.add_argument("--out", help="FILE.png (a labelled figure) or FILE.npy (N x 28 x 28 uint8 images); "
-                                  "default: RUN/figures/generate-MODE.png")
-    ge.set_defaults(func=cmd_generate)
-
-
 def cmd_embed(args) -> int:
-    from latentspace.generation import embed_figure
+    from latentspace.commands.embed import embed_figure
 
     r = embed_figure(args.run, args.method, split=args.split, n=args.n, out=args.out)
     print(f"{r['method']} map of {len(r['points'])} {args.split} images "
@@ -351,7 +388,12 @@ def cmd_embed(args) -> int:
 
 
 def cmd_generate(args) -> int:
-    from latentspace.generation import check_out, default_out, generate_run, write_generated
+    from latentspace.commands.generate import (
+        check_out,
+        default_out,
+        generate_run,
+        write_generated,
+    )
 
     out = check_out(args.out or default_out(args.run, args.mode, args.dims))
     r = generate_run(args.run, args.mode, dims=args.dims, steps=args.steps, image=args.image, bounds=args.bounds,

@@ -9,72 +9,23 @@ runs/NAME/
 """
 from __future__ import annotations
 
-import dataclasses
 import datetime as _dt
 import json
 import os
 import platform
 import subprocess
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-
 from latentspace.errors import LatentspaceError
-
-
-def readable(path) -> None:
-    """mkstemp makes files private (0600); outputs get the usual permissions (0644 under umask 022)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, 0o666 & ~umask)
-
-
-def write_json(path: Path, data) -> None:
-    """Write JSON atomically (temporary file, then rename): a reader never sees half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=2, default=_json_default)
-            f.write("\n")
-        readable(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def _json_default(obj):
-    if dataclasses.is_dataclass(obj):
-        return dataclasses.asdict(obj)
-    if isinstance(obj, Path):
-        return str(obj)
-    if hasattr(obj, "item"):
-        return obj.item()
-    raise TypeError(f"cannot write {type(obj).__name__} as JSON")
-
-
-def read_json(path: Path):
-    with open(path) as f:
-        return json.load(f)
-
-
-def merge_json(path: Path, update: dict) -> dict:
-    """Merge `update` into the JSON object at `path` (created when missing); returns the result."""
-    path = Path(path)
-    data = read_json(path) if path.is_file() else {}
-    data.update(update)
-    write_json(path, data)
-    return data
+from latentspace.io import read_json
 
 
 def environment() -> dict:
     """Package versions and git commit, recorded in every run so results can be traced."""
     import lightning
     import numpy
+    import torch
     import torchmetrics
 
     from latentspace import __version__
@@ -138,6 +89,15 @@ class Run:
         return self.path / "figures"
 
     @property
+    def progress_frames(self) -> Path:
+        """figures/progress/epoch_NNN.png: a generator's fixed noise decoded after every epoch."""
+        return self.figures / "progress"
+
+    def checkpoint(self, which: str = "best") -> Path:
+        """best.ckpt (when there is one and `which` is "best"), else last.ckpt: what load_run loads."""
+        return self.best_checkpoint if which == "best" and self.best_checkpoint.is_file() else self.last_checkpoint
+
+    @property
     def finished(self) -> bool:
         return self.summary_file.is_file()
 
@@ -179,18 +139,19 @@ def open_run(path: str | os.PathLike, finished: bool = True) -> Run:
 
 def model_from_config(cfg: dict):
     """A fresh model of the kind and config recorded in a run's config.json."""
+    from latentspace.config import config_from_dict
     from latentspace.models import MODELS
-    from latentspace.models.base import config_from_dict
 
-    try:
-        cls = MODELS[cfg["model"]]
-    except KeyError:
-        raise LatentspaceError(f"unknown model kind {cfg.get('model')!r} in run config") from None
-    return cls(config_from_dict(cls.config_cls, cfg.get("model_config", {})))
+    spec = MODELS.get(cfg.get("model"))
+    if spec is None:
+        raise LatentspaceError(f"unknown model kind {cfg.get('model')!r} in run config")
+    return spec.build(config_from_dict(spec.config_cls, cfg.get("model_config", {})))
 
 
 def load_weights(path: Path) -> dict:
     """A checkpoint's state_dict, loaded with weights_only=True (no arbitrary code from pickles)."""
+    import torch
+
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # a damaged or foreign file: say which one
@@ -202,11 +163,12 @@ def load_run(path: str | os.PathLike, checkpoint: str = "best", finished: bool =
     """(model in eval mode, Run) for every later step: embed, generate, evaluate, classify, explore."""
     run = open_run(path, finished=finished)
     model = model_from_config(run.config())
-    ckpt = run.best_checkpoint if checkpoint == "best" and run.best_checkpoint.is_file() else run.last_checkpoint
+    ckpt = run.checkpoint(checkpoint)
     if not ckpt.is_file():
         raise LatentspaceError(f"{path}: no checkpoint in {run.checkpoints}")
     missing, unexpected = model.load_state_dict(load_weights(ckpt), strict=False)
     if missing:
         raise LatentspaceError(f"{ckpt}: checkpoint lacks {len(missing)} weights of the model, e.g. {missing[0]}")
     model.eval()
+    model.run = run
     return model, run

@@ -1,1 +1,1 @@
-"""Analyses over a trained model and data: pure functions (arrays in, arrays out); plotting apart."""
+"""Analyses of a trained model and its data: arrays in, arrays out. No run directories, no files, no plots."""

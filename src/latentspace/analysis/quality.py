@@ -1,6 +1,7 @@
-"""Sample quality against real images, measured in our own feature network's penultimate layer.
+"""Sample quality against real images, measured in a feature space (our own network's penultimate layer).
 
-`sample_quality(samples)` scores uint8 N x 28 x 28 images against the dataset's test set:
+Pure functions of features: `latentspace.commands.evaluate.sample_quality` scores uint8 N x 28 x 28
+images against the dataset's test set with them:
 
 - FID and KID: torchmetrics (`FrechetInceptionDistance`, `KernelInceptionDistance`) with
   `feature=` our network. Each image's features are computed once, in batches, and handed to
@@ -14,14 +15,10 @@
   classifier (10 at best: confident and spread over all classes).
 
 All statistics are float64 and deterministic (KID's random subsets come from a seeded generator).
-Reference (test-set) features are cached per process and on disk in the cache directory.
 """
 from __future__ import annotations
 
-import hashlib
 import math
-import os
-import tempfile
 import warnings
 from dataclasses import dataclass
 
@@ -29,11 +26,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from latentspace import data as D
+from latentspace.data.images import to_float, to_uint8
 from latentspace.errors import LatentspaceError
 
 K_NEAREST = 3
-_CACHE_VERSION = 2  # bump when the cached reference features or radii would be computed differently
 
 
 # ---------------------------------------------------------------- features
@@ -70,7 +66,7 @@ def load_samples(path) -> torch.Tensor:
         if arr.size and not (np.isfinite(arr).all() and arr.min() >= 0.0 and arr.max() <= 1.0):
             raise LatentspaceError(f"{path}: float images must lie in [0, 1] (got {np.nanmin(arr):.3g} .. "
                                    f"{np.nanmax(arr):.3g}); or save uint8 pixels 0..255")
-        arr = D.to_uint8(torch.from_numpy(arr.astype(np.float32)))
+        arr = to_uint8(torch.from_numpy(arr.astype(np.float32)))
     elif arr.dtype != np.uint8:
         raise LatentspaceError(f"{path}: expected uint8 pixels or floats in [0, 1], got dtype {arr.dtype}")
     return check_images(arr, str(path))
@@ -96,42 +92,36 @@ def extract_features(net, images, batch_size: int = 500) -> Features:
     net.eval()
     feats, probs = [], []
     for start in range(0, len(images), batch_size):
-        f, logits = net.features_and_logits(D.to_float(images[start:start + batch_size]))
+        f, logits = net.features_and_logits(to_float(images[start:start + batch_size]))
         feats.append(f.double())
         probs.append(torch.softmax(logits.double(), dim=1))
     return Features(torch.cat(feats), torch.cat(probs))
 
 
-class MetricFeatures(nn.Module):
-    """The `feature=` module given to torchmetrics: our network, float64 out.
+class PrecomputedFeatures(nn.Module):
+    """The `feature=` module given to torchmetrics: features are computed once, in batches, elsewhere
+    (and the reference set's are cached), then handed to the metrics as they are."""
 
-    Takes uint8 images (N x 1 x 28 x 28) as torchmetrics expects of a feature extractor, and
-    also a 2-D tensor of features already computed by `extract_features`, passed through: that
-    is how cached reference features and once-computed sample features reach the metrics.
-    """
-
-    def __init__(self, net):
+    def __init__(self, num_features: int):
         super().__init__()
-        self.net = net
-        self.num_features = net.arch.feature_dim  # read by torchmetrics instead of a dummy forward
+        self.num_features = num_features  # read by torchmetrics instead of a dummy forward
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() == 2 and x.shape[1] == self.num_features and x.is_floating_point():
-            return x.double()
-        with torch.no_grad():
-            return self.net.features(D.to_float(x[:, 0] if x.dim() == 4 else x)).double()
+        if x.dim() != 2 or x.shape[1] != self.num_features or not x.is_floating_point():
+            raise ValueError(f"expected N x {self.num_features} float features, got {tuple(x.shape)} {x.dtype}")
+        return x.double()
 
 
 # ---------------------------------------------------------------- the metrics
 
-def fid_kid(net, real: torch.Tensor, fake: torch.Tensor, kid_subsets: int = 100, kid_subset_size: int = 1000,
+def fid_kid(real: torch.Tensor, fake: torch.Tensor, kid_subsets: int = 100, kid_subset_size: int = 1000,
             seed: int = 0) -> dict:
-    """FID and KID (mean and std over random subsets) between two feature sets, via torchmetrics."""
+    """FID and KID (mean and std over random subsets) between two feature sets (N x F), via torchmetrics."""
     from torchmetrics.image.fid import FrechetInceptionDistance
     from torchmetrics.image.kid import KernelInceptionDistance
 
-    extractor = MetricFeatures(net)
-    fid = FrechetInceptionDistance(feature=extractor, input_img_size=(1, 28, 28))
+    extractor = PrecomputedFeatures(real.shape[1])
+    fid = FrechetInceptionDistance(feature=extractor)
     with warnings.catch_warnings():  # "KID will save all extracted features": that is what we want
         warnings.simplefilter("ignore", UserWarning)
         kid = KernelInceptionDistance(feature=extractor, subsets=kid_subsets,
@@ -193,94 +183,13 @@ def class_spread(probs: torch.Tensor) -> dict:
                                                                             minlength=probs.shape[1]) / len(probs)]}
 
 
-def compare(net, real: Features, fake: Features, real_radii=None, kid_subsets: int = 100, seed: int = 0) -> dict:
+def compare(real: Features, fake: Features, real_radii=None, kid_subsets: int = 100, seed: int = 0) -> dict:
     """Every sample metric from ready features: what `sample_quality` and the tests both call."""
-    out = {**fid_kid(net, real.features, fake.features, kid_subsets=kid_subsets, seed=seed),
+    out = {**fid_kid(real.features, fake.features, kid_subsets=kid_subsets, seed=seed),
            **precision_recall(real.features, fake.features, real_radii=real_radii),
            **class_spread(fake.probs)}
     ref_spread = class_spread(real.probs)  # what real images score, for scale
     out["reference_class_entropy"] = ref_spread["class_entropy"]
     out["reference_inception_score"] = ref_spread["inception_score"]
     out["n_samples"], out["n_reference"] = len(fake), len(real)
-    return out
-
-
-# ---------------------------------------------------------------- reference features, cached
-
-@dataclass
-class Reference:
-    features: Features
-    radii: torch.Tensor  # squared k-NN radii of the reference set
-    description: str
-
-
-_MEMORY: dict = {}
-
-
-def reference_features(net, meta: dict, dataset: str, n: int | None = None, data_dir=None,
-                       download: bool = True) -> Reference:
-    """The first n test images' features and k-NN radii: from memory, the disk cache, or computed."""
-    test = D.load_splits(dataset, data_dir, download).test
-    n = len(test) if n is None else min(int(n), len(test))
-    key = f"{dataset}-test{n}-k{K_NEAREST}-v{_CACHE_VERSION}-{meta['weights_sha256'][:16]}"
-    if key in _MEMORY:
-        return _MEMORY[key]
-    path = D.cache_root() / "quality" / f"{key}.pt"
-    ref = None
-    if path.is_file():
-        try:
-            saved = torch.load(path, map_location="cpu", weights_only=True)
-            ref = Reference(Features(saved["features"], saved["probs"]), saved["radii"], saved["description"])
-        except Exception:  # a damaged cache file is recomputed
-            ref = None
-    if ref is None:
-        feats = extract_features(net, test.images[:n])
-        ref = Reference(feats, knn_radii(feats.features), f"{dataset} test set, first {n} images")
-        _save(path, {"features": feats.features, "probs": feats.probs, "radii": ref.radii,
-                     "description": ref.description})
-    _MEMORY[key] = ref
-    return ref
-
-
-def _save(path, obj) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".pt")
-        os.close(fd)
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    except OSError:
-        pass  # a read-only cache only costs time
-
-
-def _array_key(images: torch.Tensor) -> str:
-    return hashlib.sha1(images.contiguous().numpy().tobytes()).hexdigest()
-
-
-def sample_quality(samples, dataset: str = "fashion-mnist", reference=None, n: int | None = 10000,
-                   kid_subsets: int = 100, seed: int = 0, data_dir=None, download: bool = True) -> dict:
-    """FID, KID, precision, recall and class spread of uint8 N x 28 x 28 `samples`.
-
-    The reference is the dataset's test set (its first `n` images) unless `reference` (uint8
-    images) is given. The feature network is the one shipped for `dataset`.
-    """
-    from latentspace.featurenet import load_feature_net
-
-    samples = check_images(samples, "samples")
-    net, meta = load_feature_net(dataset)
-    if reference is None:
-        ref = reference_features(net, meta, dataset, n, data_dir, download)
-    else:
-        reference = check_images(reference, "reference")
-        key = f"array-{_array_key(reference)}-{meta['weights_sha256'][:16]}"
-        if key not in _MEMORY:
-            while len(_MEMORY) >= 16:  # a bounded cache: drop the oldest
-                _MEMORY.pop(next(iter(_MEMORY)))
-            feats = extract_features(net, reference)
-            _MEMORY[key] = Reference(feats, knn_radii(feats.features), f"{len(reference)} given images")
-        ref = _MEMORY[key]
-    fake = extract_features(net, samples)
-    out = compare(net, ref.features, fake, real_radii=ref.radii, kid_subsets=kid_subsets, seed=seed)
-    out["reference"] = ref.description
-    out["feature_net"] = f"{dataset} ({meta['weights_sha256'][:12]}, test accuracy {meta.get('test_accuracy')})"
     return out

@@ -7,7 +7,6 @@ A run is chosen by its name from the served list only, never by a path.
 """
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Annotated, Literal, Union
 
@@ -18,7 +17,14 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 
-from latentspace.explorer.served import MAX_ABS_Z, ServedRun, load_served_runs, png_bytes, png_data_url
+from latentspace.analysis.latents import lerp, slerp
+from latentspace.explorer.served import (
+    MAX_ABS_Z,
+    ServedRun,
+    load_served_runs,
+    png_bytes,
+    png_data_url,
+)
 
 STATIC = Path(__file__).parent / "static"
 MAX_SAMPLES = 64       # images per /api/sample request
@@ -149,12 +155,12 @@ def create_app(runs, limit_test: int | None = None, allowed_hosts: list[str] | N
 
     @app.post("/api/sample")
     def sample(req: SampleRequest):
-        """n images from the model's prior, each with its code z ~ N(0, I)."""
+        """n images from the model's sampler (its prior, or a mixture on its training codes), each with its code."""
         run = get_run(req.run)
         if not run.can_sample:
             raise HTTPException(400, f"run {run.name!r} ({run.kind}) has no prior to sample from; "
                                      f"click the map instead")
-        z = run.prior_codes(req.n, req.seed)
+        z = run.sample_codes(req.n, req.seed)
         images = run.decode(z)
         return {"run": run.name, "images": [{"z": [float(v) for v in zi], "png": png_data_url(im)}
                                             for zi, im in zip(z, images)]}
@@ -164,27 +170,13 @@ def create_app(runs, limit_test: int | None = None, allowed_hosts: list[str] | N
         """`steps` images from one end to the other (test indices or latent vectors), both ends included."""
         run = get_run(req.run)
         a, b = end_code(run, req.start), end_code(run, req.end)
-        z = interpolate_codes(a, b, req.steps, req.mode)
+        z = slerp(a, b, req.steps) if req.mode == "spherical" else lerp(a, b, req.steps)
         images = run.decode(z)
         return {"run": run.name, "mode": req.mode,
                 "images": [{"t": float(t), "z": [float(v) for v in zi], "png": png_data_url(im)}
                            for t, zi, im in zip(np.linspace(0, 1, req.steps), z, images)]}
 
     return app
-
-
-def interpolate_codes(a: np.ndarray, b: np.ndarray, steps: int, mode: str = "linear") -> np.ndarray:
-    """Linear, or spherical (slerp, for Gaussian latents) when the two codes are not parallel."""
-    t = np.linspace(0.0, 1.0, steps, dtype=np.float64)[:, None]
-    a64, b64 = a.astype(np.float64), b.astype(np.float64)
-    if mode == "spherical":
-        na, nb = np.linalg.norm(a64), np.linalg.norm(b64)
-        if na > 0 and nb > 0:
-            omega = math.acos(float(np.clip(a64 @ b64 / (na * nb), -1.0, 1.0)))
-            if omega > 1e-6 and abs(math.sin(omega)) > 1e-6:
-                s = math.sin(omega)
-                return ((np.sin((1 - t) * omega) / s) * a64 + (np.sin(t * omega) / s) * b64).astype(np.float32)
-    return ((1 - t) * a64 + t * b64).astype(np.float32)
 
 
 def _one_line(exc: RequestValidationError) -> str:

@@ -1,22 +1,30 @@
 """One run as the explorer serves it: the model (loaded once), the test set's codes, its 2-D map.
 
-Everything here speaks only the model protocol (`latent_dim`, `has_encoder`, `encode`, `decode`,
-`sample`, and a VAE's optional `encode_distribution`), so a new model kind needs no change.
+Everything here reads the model's spec and speaks only the model contract (`latent_dim`, `encode`,
+`decode`, a Gaussian posterior's `encode_distribution`), and samples through the one sampler
+(`analysis.samplers`), so a new model kind needs no change.
 """
 from __future__ import annotations
 
 import io
 import logging
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
 from PIL import Image
 
-from latentspace import data as D
-from latentspace.analysis.model_samples import can_sample
+from latentspace.analysis.activity import kl_per_dimension
+from latentspace.analysis.encode import encode_images
+from latentspace.analysis.projection import pca_2d
+from latentspace.analysis.samplers import Sampler
+from latentspace.commands.embed import read_embedding
+from latentspace.data.images import ImageSet, run_splits, to_uint8
 from latentspace.errors import LatentspaceError
+from latentspace.models import spec_of
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +53,7 @@ class ServedRun:
     has_encoder: bool
     can_sample: bool
     classes: tuple
-    test: D.ImageSet | None = None
+    test: ImageSet | None = None
     codes: np.ndarray | None = None      # N x d float32: encode(test)
     map: LatentMap | None = None
     order: list = field(default_factory=list)   # latent dimensions, most active first
@@ -53,29 +61,32 @@ class ServedRun:
     low: np.ndarray | None = None                # slider range per dimension
     high: np.ndarray | None = None
     path: Path | None = None
-    lock: object = field(default=None, repr=False)
+    train: object = field(default=None, repr=False)  # training images (or a loader of them) for a mixture sampler
+    lock: object = field(default_factory=threading.Lock, repr=False)
+    _sampler: Sampler | None = field(default=None, repr=False)
 
     # ------------------------------------------------------------------ building
 
     @classmethod
-    def from_model(cls, name: str, model, test: D.ImageSet | None, path: Path | None = None) -> "ServedRun":
-        """Encode the test set once, find or make its 2-D map, order the dimensions."""
-        import threading
-
+    def from_model(cls, name: str, model, test: ImageSet | None, path: Path | None = None,
+                   train: ImageSet | Callable[[], ImageSet] | None = None) -> "ServedRun":
+        """Encode the test set once, find or make its 2-D map, order the dimensions. `train` (images, or a
+        function loading them) is what a model without a prior is sampled from, fitted at the first sample."""
         model.eval()
+        spec = spec_of(model)
         d = int(model.latent_dim)
-        has_encoder = bool(getattr(model, "has_encoder", True))
         classes = tuple(test.classes) if test is not None else ()
-        served = cls(name=name, model=model, kind=str(getattr(model, "kind", type(model).__name__)), latent_dim=d,
-                     has_encoder=has_encoder, can_sample=can_sample(model), classes=classes, path=path,
-                     lock=threading.Lock())
+        served = cls(name=name, model=model, kind=spec.kind, latent_dim=d, has_encoder=spec.encoder,
+                     can_sample=spec.prior is not None or (spec.encoder and train is not None), classes=classes,
+                     path=path, train=train)
         served.order = list(range(d))
-        if has_encoder and test is not None and len(test):
+        if spec.encoder and test is not None and len(test):
             served.test = test
-            served.codes = encode_all(model, test)
+            codes = encode_images(model, test)
+            served.codes = codes["latent"]
             served.map = find_map(path, served.codes, test.labels.numpy())
-            if hasattr(model, "encode_distribution"):
-                kl = kl_per_dim(model, test)
+            if spec.gaussian_posterior:
+                kl = kl_per_dimension(codes["latent"], codes["logvar"])
                 served.order = [int(i) for i in np.argsort(-kl, kind="stable")]
                 served.activity = [float(kl[i]) for i in served.order]
             served.low, served.high = _padded_range(served.codes)
@@ -109,15 +120,18 @@ class ServedRun:
     def decode(self, z: np.ndarray) -> np.ndarray:
         """Latent codes (n x d) to uint8 images (n x H x W)."""
         with self.lock, torch.inference_mode():
-            return D.to_uint8(self.model.decode(torch.from_numpy(np.ascontiguousarray(z, np.float32))))
+            return to_uint8(self.model.decode(torch.from_numpy(np.ascontiguousarray(z, np.float32))))
 
     def code_of(self, i: int) -> np.ndarray:
         return self.codes[i]
 
-    def prior_codes(self, n: int, seed: int | None) -> np.ndarray:
-        """z ~ N(0, I): the prior of this project's VAE and GAN, drawn here so each sample keeps its code."""
-        rng = np.random.default_rng(seed)
-        return rng.standard_normal((n, self.latent_dim)).astype(np.float32)
+    def sample_codes(self, n: int, seed: int | None) -> np.ndarray:
+        """n codes from the one sampler (the model's prior, or the mixture on its training codes, fitted at
+        the first call): for the same seed, the codes `generate --mode prior` and `evaluate` decode."""
+        with self.lock:
+            if self._sampler is None:
+                self._sampler = Sampler(self.model, self.train)
+        return self._sampler.latents(n, seed)
 
 
 def _padded_range(codes: np.ndarray, pad: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
@@ -128,26 +142,6 @@ def _padded_range(codes: np.ndarray, pad: float = 0.1) -> tuple[np.ndarray, np.n
 
 
 # ---------------------------------------------------------------------- codes, maps, activity
-
-def encode_all(model, images: D.ImageSet, batch_size: int = 1000) -> np.ndarray:
-    out = []
-    with torch.inference_mode():
-        for s in range(0, len(images), batch_size):
-            out.append(model.encode(images.floats(slice(s, s + batch_size))).float().cpu().numpy())
-    return np.concatenate(out).astype(np.float32)
-
-
-def kl_per_dim(model, images: D.ImageSet, batch_size: int = 1000) -> np.ndarray:
-    """Mean KL(q(z_j|x) || N(0, 1)) per latent dimension over `images`: how much each dimension is used."""
-    total = None
-    with torch.inference_mode():
-        for s in range(0, len(images), batch_size):
-            mu, logvar = model.encode_distribution(images.floats(slice(s, s + batch_size)))
-            kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)
-            part = kl.double().sum(0)
-            total = part if total is None else total + part
-    return (total / len(images)).cpu().numpy()
-
 
 def find_map(path: Path | None, codes: np.ndarray, labels: np.ndarray) -> LatentMap:
     """The 2-D space itself; else a cached map of this model's test codes; else PCA, computed here."""
@@ -167,13 +161,12 @@ def read_cached_map(file: Path, codes: np.ndarray) -> LatentMap | None:
     this model: its stored latent codes must equal this model's codes of the same test images."""
     if not file.is_file():
         return None
-    try:
-        with np.load(file, allow_pickle=False) as f:
-            points, labels, index, latent = (np.asarray(f[k]) for k in ("points", "labels", "index", "latent"))
-            method = str(f["method"]) if "method" in f.files else file.stem
-    except Exception as e:  # damaged or foreign: ignore, compute our own
-        log.warning("ignoring %s: %s", file, e)
+    data = read_embedding(file)
+    if data is None or not {"points", "labels", "index", "latent"} <= set(data):  # damaged or foreign: ignored
+        log.warning("ignoring %s: not a latent map written by `latentspace embed`", file)
         return None
+    points, labels, index, latent = (np.asarray(data[k]) for k in ("points", "labels", "index", "latent"))
+    method = str(data.get("method", file.stem))
     n = len(points)
     if (points.ndim != 2 or points.shape[1] != 2 or labels.shape != (n,) or index.shape != (n,)
             or latent.shape != (n, codes.shape[1]) or not np.isfinite(points).all()):
@@ -191,8 +184,6 @@ def read_cached_map(file: Path, codes: np.ndarray) -> LatentMap | None:
 
 def pca_map(codes: np.ndarray, labels: np.ndarray) -> LatentMap:
     """PCA of the test codes to 2-D (the projection `latentspace embed --method pca` uses), kept in memory."""
-    from latentspace.analysis.embed import pca_2d
-
     points = pca_2d(codes.astype(np.float64)).astype(np.float32)
     return LatentMap("pca", points, labels.astype(np.int64), np.arange(len(codes), dtype=np.int64))
 
@@ -226,13 +217,13 @@ def load_served_runs(paths, limit_test: int | None = None) -> list[ServedRun]:
     served, names = [], set()
     for p in paths:
         model, run = load_run(p)
-        train = run.config().get("train", {})
-        key = (train.get("dataset", "fashion-mnist"), train.get("data_dir"))
+        train = run.config()["train"]
+        key = (train["dataset"], train.get("data_dir"))
         if key not in tests:
-            splits = D.load_splits(key[0], key[1], train.get("download", True), seed=train.get("seed", 0))
-            tests[key] = splits.test.head(limit_test)
+            tests[key] = run_splits(train).test.head(limit_test)
         name = _unique(run.name, names)
-        served.append(ServedRun.from_model(name, model, tests[key], path=run.path))
+        served.append(ServedRun.from_model(name, model, tests[key], path=run.path,
+                                           train=lambda train=train: run_splits(train).train))
     return served
 
 

@@ -1,6 +1,33 @@
-"""Model registry: name -> LightningModule class. A new model is one file and one line here."""
-from latentspace.models.autoencoder import Autoencoder
-from latentspace.models.gan import GAN
-from latentspace.models.vae import VAE
+"""The model registry: kind -> ModelSpec. A new model is one file and one `register` line here.
 
-MODELS = {cls.kind: cls for cls in (Autoencoder, VAE, GAN)}
+Torch-free: the specs name their LightningModule by import path, loaded only when a model is built.
+"""
+from __future__ import annotations
+
+from latentspace.errors import LatentspaceError
+from latentspace.models import autoencoder_config, gan_config, vae_config
+from latentspace.models.spec import ModelSpec
+
+MODELS: dict[str, ModelSpec] = {}
+
+
+def register(spec: ModelSpec) -> ModelSpec:
+    MODELS[spec.kind] = spec
+    return spec
+
+
+register(autoencoder_config.SPEC)
+register(vae_config.SPEC)
+register(gan_config.SPEC)
+
+
+def get_spec(kind: str) -> ModelSpec:
+    try:
+        return MODELS[kind]
+    except KeyError:
+        raise LatentspaceError(f"unknown model {kind!r}; choose one of {', '.join(MODELS)}") from None
+
+
+def spec_of(model) -> ModelSpec:
+    """The spec of a built model (every model class names its `kind`)."""
+    return get_spec(model.kind)

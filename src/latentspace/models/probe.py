@@ -8,66 +8,15 @@ BatchNorm -> Linear -> BatchNorm -> ReLU -> Dropout -> Linear(10).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import lightning as L
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torchmetrics.classification import MulticlassAccuracy
 
-from latentspace.errors import LatentspaceError
-from latentspace.models.base import option
-from latentspace.nets import Encoder
-
-FEATURES = ("conv1", "conv2", "conv3", "hidden", "latent")
-MODES = ("frozen", "finetune", "scratch")
-
-
-@dataclass
-class ProbeConfig:
-    features: str = option("conv2,conv3,hidden,latent",
-                           f"encoder activations the head reads, comma separated, from {','.join(FEATURES)}")
-    pool: int = option(0, "average-pool the convolutional maps to PxP before flattening (0: keep them whole)",
-                       minimum=0)
-    head_width: int = option(512, "width of the head's hidden layer", minimum=1)
-    dropout: float = option(0.2, "dropout before the head's last layer", minimum=0.0)
-    lr: float = option(3e-3, "peak learning rate of the head (one-cycle schedule)", minimum=0.0)
-    weight_decay: float = option(1e-4, "weight decay (AdamW)", minimum=0.0)
-    label_smoothing: float = option(0.1, "label smoothing of the cross-entropy", minimum=0.0)
-    shift: int = option(0, "training augmentation: random shifts of up to this many pixels (0: off)", minimum=0)
-    flip: bool = option(False, "training augmentation: random horizontal flips")
-    encoder_lr: float = option(0.1, "with --finetune: the encoder's learning rate as a fraction of --lr",
-                               minimum=0.0)
-
-
-def parse_features(spec: str) -> tuple[str, ...]:
-    names = tuple(dict.fromkeys(s.strip() for s in spec.split(",") if s.strip()))
-    bad = [n for n in names if n not in FEATURES]
-    if not names or bad:
-        raise LatentspaceError(f"--features must be a comma-separated list of {', '.join(FEATURES)}; "
-                               f"got {spec!r}")
-    return names
-
-
-def augment(x: torch.Tensor, shift: int, flip: bool, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Random shifts of up to `shift` pixels (zero fill) and horizontal flips, per image, in one indexing op."""
-    if not shift and not flip:
-        return x
-    n, c, h, w = x.shape
-    dev = x.device
-    rand = lambda *a, **k: torch.randint(*a, **k, generator=generator).to(dev)  # noqa: E731
-    dy = rand(-shift, shift + 1, (n, 1)) if shift else torch.zeros(n, 1, dtype=torch.long, device=dev)
-    dx = rand(-shift, shift + 1, (n, 1)) if shift else torch.zeros(n, 1, dtype=torch.long, device=dev)
-    cols = torch.arange(w, device=dev).expand(n, w)
-    if flip:
-        mirrored = torch.rand(n, 1, generator=generator).to(dev) < 0.5
-        cols = torch.where(mirrored, w - 1 - cols, cols)
-    padded = F.pad(x, (shift, shift, shift, shift))
-    rows = torch.arange(h, device=dev) + shift + dy  # n x h
-    cols = cols + shift + dx  # n x w
-    out = padded[torch.arange(n, device=dev)[:, None, None], :, rows[:, :, None], cols[:, None, :]]
-    return out.permute(0, 3, 1, 2).contiguous(memory_format=torch.channels_last)  # n x h x w x c -> n x c x h x w
+from latentspace.models.augment import augment
+from latentspace.models.nets import Encoder
+from latentspace.models.probe_config import MODES, ProbeConfig, parse_features
 
 
 class Probe(L.LightningModule):

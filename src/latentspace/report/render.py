@@ -4,13 +4,11 @@ from __future__ import annotations
 import base64
 import html
 import mimetypes
-import os
-import tempfile
 from pathlib import Path
 
 import jinja2
 
-from latentspace.runs import readable
+from latentspace.io import write_text
 
 
 def data_uri(path) -> str:
@@ -30,10 +28,4 @@ def render_report(sections, meta: dict, path: Path) -> Path:
     env.filters["cell"] = _cell
     env.filters["data_uri"] = data_uri
     page = env.get_template("template.html").render(sections=sections, meta=meta, escape=html.escape)
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".html.tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(page)
-    readable(tmp)
-    os.replace(tmp, path)
-    return path
+    return write_text(path, page)

@@ -1,0 +1,74 @@
+"""The Python API for notebooks: `import latentspace as ls`, then train, load, sample, measure and map.
+
+    run = ls.train("vae", latent_dim=2, epochs=5)      # a run directory, as `latentspace train vae` leaves
+    model = ls.load_run(run.path)                      # encode(x), decode(z), latent_dim; model.run
+    images = ls.sample(model, 64, seed=0)              # uint8 images from the one sampler
+    metrics = ls.evaluate(run.path, n=2000)            # what `latentspace evaluate` computes
+
+Every function is a thin layer over the commands the CLI runs, so notebook and command line agree.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+
+from latentspace.errors import LatentspaceError
+
+
+def train(kind: str, out=None, resume: bool = False, progress: bool = True, **options):
+    """Train a model of `kind` into a run directory and return its `Run`.
+
+    `options` are the model's hyperparameters (`latent_dim=2`, `beta=4`, ...) and the training settings
+    (`epochs=5`, `batch_size=128`, `limit_train=5000`, `device="cuda"`, ...): the CLI's flags, with
+    underscores. Unset ones take the model's own defaults."""
+    from latentspace.models import get_spec
+    from latentspace.training.config import TrainConfig
+    from latentspace.training.trainer import fit
+
+    spec = get_spec(kind)
+    model_fields = {f.name for f in dataclasses.fields(spec.config_cls)}
+    train_fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    unknown = sorted(set(options) - model_fields - train_fields)
+    if unknown:
+        raise LatentspaceError(f"unknown option(s) {', '.join(unknown)} for {kind}; model options: "
+                               f"{', '.join(sorted(model_fields))}; training options: {', '.join(sorted(train_fields))}")
+    model_config = spec.config_cls(**{k: v for k, v in options.items() if k in model_fields})
+    train_config = TrainConfig(**{**spec.train_defaults, **{k: v for k, v in options.items() if k in train_fields}})
+    return fit(kind, model_config, train_config, out=out, resume=resume, progress=progress,
+               given=set(options) if resume else None)
+
+
+def load_run(path, checkpoint: str = "best"):
+    """The trained model of a run directory, in eval mode, with its `Run` as `model.run`."""
+    from latentspace.runs import load_run as _load_run
+
+    return _load_run(path, checkpoint=checkpoint)[0]
+
+
+def sample(model, n: int, seed: int | None = 0):
+    """n new images (uint8, N x H x W) from a model, or from the run directory at `model`: its prior, or a
+    Gaussian mixture on its training codes for a model without one (the same samples `generate --mode prior`
+    and `evaluate` draw for the same seed)."""
+    from latentspace.analysis.samplers import Sampler
+    from latentspace.data.images import run_splits
+
+    if isinstance(model, (str, os.PathLike)):
+        model = load_run(model)
+    run = model.run
+    train = (lambda: run_splits(run.config()["train"]).train) if run is not None else None
+    return Sampler(model, train).images(n, seed)[0]
+
+
+def evaluate(path, n: int = 10000) -> dict:
+    """Every metric that applies to the run's model (MSE/PSNR/SSIM, ELBO terms, FID/KID/precision/recall
+    of n samples), also merged into RUN/evaluation.json."""
+    from latentspace.commands.evaluate import evaluate_run
+
+    return evaluate_run(path, n=n)
+
+
+def embed(path, method: str = "pca", n: int | None = None) -> dict:
+    """The test set's codes mapped to 2-D (`points`, `labels`, `latent`, ...), cached in RUN/embeddings."""
+    from latentspace.commands.embed import embed_run
+
+    return embed_run(path, method, n=n)

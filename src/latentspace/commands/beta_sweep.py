@@ -1,0 +1,156 @@
+"""`latentspace beta-sweep`: one VAE per β, all else fixed, then traversals side by side (study fig. 9).
+
+OUT/
+  beta-1/, beta-10/, ...   one ordinary VAE run directory per β (finished ones are reused)
+  traversals.png           a block per β: its top-k dimensions (rows) over ±range σ (columns)
+  table.md, table.json     per β: active units, total KL, test reconstruction MSE (JSON: also PSNR, SSIM),
+                           the traversed dimensions
+"""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+
+from latentspace.analysis.activity import (
+    ACTIVE_THRESHOLD,
+    active_units,
+    kl_per_dimension,
+    top_k_dims,
+)
+from latentspace.analysis.encode import encode_images
+from latentspace.analysis.latents import (
+    decode_latents,
+    dimension_codes,
+    traversal_values,
+)
+from latentspace.analysis.reconstruction import reconstruction_metrics
+from latentspace.commands.options import BetaSweepConfig
+from latentspace.config import validate_config
+from latentspace.data.images import ImageSet, load_splits
+from latentspace.errors import LatentspaceError
+from latentspace.io import write_json, write_text
+from latentspace.models.vae_config import SPEC as VAE_SPEC
+from latentspace.models.vae_config import VAEConfig
+from latentspace.runs import Run, load_run
+from latentspace.training.config import TrainConfig
+from latentspace.training.trainer import fit
+
+DEFAULT_OUT = Path("runs") / "beta-sweep"
+# settings that change where or how fast a run trains, not what it learns: a re-run may differ in them
+_RUNTIME_ONLY = ("device", "devices", "data_dir", "download")
+
+
+def parse_betas(text: str) -> list[float]:
+    """'1,10,100' -> [1.0, 10.0, 100.0]; each β non-negative, no repeats."""
+    try:
+        betas = [float(b) for b in str(text).split(",") if b.strip()]
+    except ValueError:
+        raise LatentspaceError(f"--betas must be comma-separated numbers, e.g. 1,10,100; got {text!r}") from None
+    if not betas:
+        raise LatentspaceError("--betas is empty; give at least one value, e.g. 1,10,100")
+    if any(not np.isfinite(b) or b < 0 for b in betas):
+        raise LatentspaceError(f"--betas must be finite and non-negative, got {text!r}")
+    if len(set(betas)) != len(betas):
+        raise LatentspaceError(f"--betas repeats a value: {text!r}")
+    return betas
+
+
+def beta_run_dir(out: Path, beta: float) -> Path:
+    return Path(out) / f"beta-{beta:g}"
+
+
+def _comparable(train: dict) -> dict:
+    return {k: v for k, v in train.items() if k not in _RUNTIME_ONLY}
+
+
+def train_or_reuse(beta: float, model_config: VAEConfig, train_config: TrainConfig, out: Path,
+                   progress: bool = True) -> tuple[Run, str]:
+    """The finished VAE run for this β: reused when its directory holds one with the same settings,
+    continued when it stopped after a checkpoint, trained otherwise. Returns (Run, 'reused'|'resumed'|'trained')."""
+    cfg = dataclasses.replace(model_config, beta=beta)
+    path = beta_run_dir(out, beta)
+    run = Run(path)
+    if run.config_file.is_file():
+        saved = run.config()
+        wanted = (VAE_SPEC.kind, dataclasses.asdict(cfg), _comparable(dataclasses.asdict(train_config)))
+        same = (saved.get("model"), saved.get("model_config"), _comparable(saved.get("train", {}))) == wanted
+        if not same:
+            raise LatentspaceError(f"{path} holds a run trained with other settings; "
+                                   f"choose another --out or remove that directory")
+        if run.finished:
+            return run, "reused"
+        if run.last_checkpoint.is_file():
+            return fit(VAE_SPEC.kind, cfg, train_config, out=path, resume=True, progress=progress), "resumed"
+        run.config_file.unlink()  # stopped before its first checkpoint: nothing to keep
+    return fit(VAE_SPEC.kind, cfg, train_config, out=path, progress=progress), "trained"
+
+
+def analyse_beta(run: Run, test: ImageSet, sweep: BetaSweepConfig) -> tuple[dict, dict]:
+    """(table row, figure block) of one β's run."""
+    model, run = load_run(run.path)
+    codes = encode_images(model, test)
+    kl = kl_per_dimension(codes["latent"], codes["logvar"])
+    dims = top_k_dims(kl, sweep.top_k)
+    values = traversal_values(sweep.range, sweep.steps)
+    grid = dimension_codes(codes["latent"][sweep.image], dims, values)  # dims x values x D
+    decoded = decode_latents(model, grid.reshape(-1, grid.shape[-1]))
+    images = decoded.reshape(*grid.shape[:2], *decoded.shape[1:])
+    beta = float(model.config.beta)
+    row = {"beta": beta, "active_units": active_units(kl), "total_kl": float(kl.sum()),
+           **reconstruction_metrics(model, test), "top_dims": dims, "top_dims_kl": [float(kl[d]) for d in dims],
+           "kl_per_dim": kl.tolist(), "run": str(run.path)}
+    block = {"beta": beta, "dims": dims, "kl": row["top_dims_kl"], "images": images}
+    return row, block
+
+
+def markdown_table(rows: list[dict]) -> str:
+    lines = [f"| β | active units (KL > {ACTIVE_THRESHOLD:g} nats) | total KL (nats) | test MSE | "
+             f"most active dimensions |",
+             "|---:|---:|---:|---:|---|"]
+    for r in rows:
+        dims = ", ".join(f"z{d} ({k:.2f})" for d, k in zip(r["top_dims"], r["top_dims_kl"]))
+        lines.append(f"| {r['beta']:g} | {r['active_units']} | {r['total_kl']:.3f} | {r['test_mse']:.5f} | {dims} |")
+    return "\n".join(lines) + "\n"
+
+
+def run_beta_sweep(sweep: BetaSweepConfig, model_config: VAEConfig | None = None,
+                   train_config: TrainConfig | None = None, out=None, progress: bool = True,
+                   log=lambda msg: None) -> dict:
+    """Train (or reuse) one VAE per β, then write traversals.png, table.md and table.json into `out`."""
+    model_config = model_config or VAEConfig()
+    train_config = train_config or TrainConfig(**VAE_SPEC.train_defaults)
+    validate_config(sweep)
+    validate_config(model_config)
+    validate_config(train_config)
+    betas = parse_betas(sweep.betas)
+    out = Path(out) if out else DEFAULT_OUT
+    test = load_splits(train_config.dataset, train_config.data_dir, train_config.download,
+                       seed=train_config.seed).test
+    if sweep.image >= len(test):
+        raise LatentspaceError(f"--image must be below {len(test)} (the test set's size), got {sweep.image}")
+    out.mkdir(parents=True, exist_ok=True)
+    rows, blocks, status = [], [], {}
+    for beta in betas:
+        run, how = train_or_reuse(beta, model_config, train_config, out, progress)
+        status[f"{beta:g}"] = how
+        log(f"β={beta:g}: {how} {run.path}")
+        row, block = analyse_beta(run, test, sweep)
+        rows.append(row)
+        blocks.append(block)
+    label = test.classes[int(test.labels[sweep.image])]
+    from latentspace.figures.vae import plot_beta_traversals
+
+    figure = plot_beta_traversals(
+        blocks, traversal_values(sweep.range, sweep.steps), test.images[sweep.image].numpy(),
+        f"β-VAE traversals (latent {model_config.latent_dim}): test image {sweep.image} ({label}), "
+        f"top {sweep.top_k} dimensions by KL over ±{sweep.range:g}σ, others at μ",
+        out / "traversals.png")
+    write_text(out / "table.md", markdown_table(rows))
+    shared = {k: v for k, v in dataclasses.asdict(model_config).items() if k != "beta"}
+    result = {"betas": betas, "sweep": dataclasses.asdict(sweep), "image_class": label, "model_config": shared,
+              "train": dataclasses.asdict(train_config), "rows": rows, "runs": status,
+              "figure": str(figure), "table": str(out / "table.md")}
+    write_json(out / "table.json", result)
+    return result

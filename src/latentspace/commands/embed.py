@@ -1,0 +1,109 @@
+"""`latentspace embed RUN`: a split's codes mapped to 2-D, cached in the run, and drawn.
+
+The run keeps `RUN/embeddings/<method>.npz`, which the browser explorer reads too. Its format (do not
+change without the explorer):
+
+    points          N x 2 float32   the 2-D map
+    labels          N int64         class of each point
+    index           N int64         index of each point in the split (the test split for <method>.npz)
+    latent          N x D float32   the codes that were projected (a Gaussian posterior's μ)
+    checkpoint_sha  str             SHA-256 of the checkpoint the codes came from: the cache is reused only
+                                    while it matches
+    method          str             pca | tsne | umap
+
+and, beside them: `split`, `params` (JSON of the projection's settings) and, for a model with a Gaussian
+posterior, the panels `points_logvar`, `latent_logvar`, `points_z`, `latent_z` (points/latent being μ).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from latentspace.analysis.encode import encode_images, require_encoder
+from latentspace.analysis.projection import METHODS, PARAMS, project
+from latentspace.commands.options import SPLITS
+from latentspace.data.images import ImageSet, run_splits, seeded_subset
+from latentspace.errors import LatentspaceError
+from latentspace.io import atomic_path, file_hash
+from latentspace.models import spec_of
+from latentspace.runs import load_run
+
+
+def cache_path(run, method: str, split: str = "test") -> Path:
+    return run.path / "embeddings" / (f"{method}.npz" if split == "test" else f"{method}-{split}.npz")
+
+
+def read_embedding(path: Path) -> dict | None:
+    """The cached arrays (strings as str), or None when missing or unreadable."""
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            return {k: (str(f[k]) if f[k].dtype.kind == "U" else f[k]) for k in f.files}
+    except (OSError, ValueError, KeyError, EOFError):
+        return None
+
+
+def write_embedding(path: Path, data: dict) -> None:
+    with atomic_path(path) as tmp:  # the explorer never reads half a file
+        np.savez(tmp, **{k: np.asarray(v) for k, v in data.items()})
+
+
+def split_images(splits, split: str) -> ImageSet:
+    if split not in SPLITS:
+        raise LatentspaceError(f"unknown split {split!r}; choose {', '.join(SPLITS)}")
+    return getattr(splits, split)
+
+
+def embed_run(run_path, method: str, split: str = "test", n: int | None = None, seed: int = 0,
+              n_jobs: int = -1) -> dict:
+    """Load `RUN/embeddings/<method>.npz` when it matches the checkpoint, or compute and write it.
+
+    Returns the cache's arrays plus `path`, `cached` (bool), `classes`, `title` and `panels`
+    (name -> N x 2 points: {"mu", "logvar", "z"} for a Gaussian posterior, {"z"} otherwise).
+    """
+    if method not in METHODS:
+        raise LatentspaceError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    if n is not None and n < 3:
+        raise LatentspaceError(f"--n must be at least 3, got {n}")
+    model, run = load_run(run_path)
+    require_encoder(model, "a latent map")
+    sha = file_hash(run.checkpoint())
+    params = json.dumps({"seed": seed, **PARAMS[method]}, sort_keys=True)
+    path = cache_path(run, method, split)
+    splits = run_splits(run.config()["train"])
+    images = split_images(splits, split)
+    index = seeded_subset(len(images), n, seed)
+    data = read_embedding(path)
+    cached = (data is not None and data.get("checkpoint_sha") == sha and data.get("params") == params
+              and data.get("split", "test") == split and np.array_equal(data.get("index"), index))
+    if not cached:
+        subset = images.subset(torch.from_numpy(index))
+        codes = encode_images(model, subset, seed=seed)
+        data = {"points": project(codes["latent"], method, seed, n_jobs),
+                "labels": subset.labels.numpy().astype(np.int64), "index": index, "latent": codes["latent"],
+                "checkpoint_sha": sha, "method": method, "split": split, "params": params}
+        if spec_of(model).gaussian_posterior:
+            for key in ("logvar", "z"):
+                data[f"latent_{key}"] = codes[key]
+                data[f"points_{key}"] = project(codes[key], method, seed, n_jobs)
+        write_embedding(path, data)
+    panels = ({"mu": data["points"], "logvar": data["points_logvar"], "z": data["points_z"]}
+              if "points_logvar" in data else {"z": data["points"]})
+    return {**data, "path": path, "cached": cached, "classes": tuple(splits.classes), "title": model.title(),
+            "latent_dim": int(model.latent_dim), "panels": panels}
+
+
+def embed_figure(run_path, method: str, split: str = "test", n: int | None = None, out=None) -> dict:
+    """embed_run plus its figure (RUN/figures/embedding-<method>.png unless `out`)."""
+    from latentspace.figures.latent import plot_embedding
+
+    out = Path(out) if out else Path(run_path) / "figures" / f"embedding-{method}{'' if split == 'test' else '-' + split}.png"
+    if out.suffix.lower() != ".png":
+        raise LatentspaceError(f"--out {out}: the map is written as a .png figure")
+    result = embed_run(run_path, method, split=split, n=n)
+    title = result["title"].replace(" (", f" on {split} (", 1) if split != "test" else result["title"]
+    result["figure"] = plot_embedding(result["panels"], result["labels"], result["classes"], title, method,
+                                      result["latent_dim"], out)
+    return result

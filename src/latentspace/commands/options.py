@@ -1,0 +1,18 @@
+"""The commands' options and choices, torch-free so that `latentspace --help` answers at once."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from latentspace.config import option
+
+GENERATE_MODES = ("traverse", "grid", "prior", "interpolate")
+SPLITS = ("train", "val", "test")
+
+
+@dataclass
+class BetaSweepConfig:
+    betas: str = option("1,10,100", "comma-separated values of β, one VAE each")
+    top_k: int = option(5, "traverse the k most active dimensions (largest mean KL) of each β", minimum=1)
+    range: float = option(3.0, "traverse each dimension over ±this many σ of the prior", minimum=0.0)
+    steps: int = option(11, "values per traversed dimension (columns)", minimum=2)
+    image: int = option(0, "index of the test image whose code is traversed", minimum=0)

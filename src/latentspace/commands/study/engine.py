@@ -1,0 +1,128 @@
+"""`latentspace study`: the original study end to end, by preset, resumable, as one HTML report.
+
+Each step is a function that reads and writes run directories under OUT and returns a Section
+(figures with captions, tables, notes). A finished step leaves OUT/steps/<key>.json and is skipped
+on the next run; a failing step is recorded with its error and the steps that do not need it
+still run.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import platform
+import shutil
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Callable
+
+from latentspace.commands.study.presets import PRESETS
+from latentspace.commands.study.sections import Context, Figure, Section, Step, Table
+from latentspace.commands.study.steps import STEPS
+from latentspace.data.registry import get_spec
+from latentspace.errors import LatentspaceError
+from latentspace.io import read_json, write_json
+from latentspace.report.render import render_report
+from latentspace.runs import environment
+
+
+# ---------------------------------------------------------------- running
+
+def run_study(preset: str = "quick", out="study", force: bool = False, dataset: str = "fashion-mnist",
+              seed: int = 0, progress: bool = False, steps: list[Step] | None = None,
+              log: Callable[[str], None] = print) -> tuple[Path, list[Section]]:
+    """Run every step (skipping finished ones), then write OUT/report.html. Returns (report, sections)."""
+    if preset not in PRESETS:
+        raise LatentspaceError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+    get_spec(dataset)
+    p = PRESETS[preset]
+    out = Path(out)
+    if force and out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    record_file = out / "study.json"
+    previous = read_json(record_file) if record_file.is_file() else {}
+    if previous and (previous.get("preset"), previous.get("dataset"), previous.get("seed")) != (preset, dataset, seed):
+        raise LatentspaceError(f"{out} holds a study with preset {previous.get('preset')}, dataset "
+                               f"{previous.get('dataset')}, seed {previous.get('seed')}; use --force or another --out")
+    ctx = Context(out, p, dataset, seed, progress)
+    steps = steps if steps is not None else STEPS
+    if preset == "full" and _device() == "cpu":
+        total = sum(p.estimates.values())
+        log(f"note: the full preset is meant for a GPU; on this CPU expect about {total / 3600:.0f} hours")
+    sections, t_start = [], time.time()
+    done_s = est_done = 0.0
+    for i, step in enumerate(steps, 1):
+        section = _run_step(step, ctx, sections)
+        sections.append(section)
+        spent = 0.0 if section.reused else section.seconds
+        done_s += spent
+        est_done += p.estimates.get(step.key, spent) if not section.reused else 0.0
+        remaining = sum(p.estimates.get(s.key, 0) for s in steps[i:])
+        scale = done_s / est_done if est_done else 1.0
+        eta = remaining * scale
+        what = "reused" if section.reused else section.status
+        log(f"[{i}/{len(steps)}] {step.title}: {what} in {spent:.1f} s "
+            f"(elapsed {_fmt(time.time() - t_start)}, about {_fmt(eta)} left)"
+            + (f" -- {section.error.splitlines()[0]}" if section.error else ""))
+    write_json(record_file, {"preset": preset, "dataset": dataset, "seed": seed,
+                             "steps": {s.key: {"status": s.status, "seconds": s.seconds} for s in sections}})
+    meta = {"preset": dataclasses.asdict(p), "dataset": dataset, "seed": seed, "device": _device(),
+            "environment": environment(), "python": platform.python_version(),
+            "total_seconds": round(sum(s.seconds for s in sections), 1),
+            "created": time.strftime("%Y-%m-%d %H:%M:%S")}
+    report = render_report(sections, meta, out / "report.html")
+    return report, sections
+
+
+def _run_step(step: Step, ctx: Context, earlier: list[Section]) -> Section:
+    record = ctx.path("steps", f"{step.key}.json")
+    failed = [s.title for s in earlier if s.key in step.needs and s.status != "done"]
+    if failed:
+        return Section(step.key, step.title, status="skipped", error=f"skipped: needs {', '.join(failed)}, which did "
+                                                                     f"not finish")
+    if record.is_file():
+        try:
+            section = _section_from_json(read_json(record))
+            if all(Path(f.path).is_file() for f in section.figures):
+                section.reused = True
+                ctx.results.update(read_json(record).get("results", {}))
+                return section
+        except (KeyError, TypeError, json.JSONDecodeError):
+            pass  # an unreadable record: run the step again
+    t0 = time.time()
+    try:
+        section = step.run(ctx)
+    except Exception as e:  # a failing step is reported and the study goes on
+        detail = str(e) if isinstance(e, LatentspaceError) else "".join(
+            traceback.format_exception_only(type(e), e)).strip()
+        print(f"study: step {step.key} failed: {detail}", file=sys.stderr)
+        if not isinstance(e, LatentspaceError):
+            traceback.print_exc(file=sys.stderr)
+        return Section(step.key, step.title, status="failed", error=detail, seconds=time.time() - t0)
+    section.seconds = time.time() - t0
+    section.key, section.title = step.key, step.title
+    data = dataclasses.asdict(section)
+    data["results"] = {k: v for k, v in ctx.results.items() if k.startswith(step.key)}
+    write_json(record, data)
+    return section
+
+
+def _section_from_json(data: dict) -> Section:
+    fields = {f.name for f in dataclasses.fields(Section)}
+    s = Section(**{k: v for k, v in data.items() if k in fields})
+    s.figures = [Figure(**f) for f in s.figures]
+    s.tables = [Table(**t) for t in s.tables]
+    return s
+
+
+def _fmt(seconds: float) -> str:
+    m, s = divmod(int(round(seconds)), 60)
+    return f"{m}:{s:02d}"
+
+
+def _device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"

@@ -1,0 +1,333 @@
+"""The steps of the study, in the order of the original report. Each returns a Section.
+
+Steps only call the commands' own functions (fit, embed, generate, classify, search, ...), so
+the report shows exactly what a user gets from the single commands.
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from latentspace.commands.beta_sweep import run_beta_sweep
+from latentspace.commands.classify import classify_baseline, classify_run
+from latentspace.commands.embed import embed_figure
+from latentspace.commands.evaluate import evaluate_run
+from latentspace.commands.generate import generate_run, write_generated
+from latentspace.commands.options import BetaSweepConfig
+from latentspace.commands.search.run import run_search
+from latentspace.commands.search.settings import SearchSettings
+from latentspace.commands.study.sections import Context, Figure, Section, Step, Table
+from latentspace.errors import LatentspaceError
+from latentspace.io import CsvLog
+from latentspace.models.autoencoder_config import AEConfig
+from latentspace.models.gan_config import GANConfig
+from latentspace.models.probe_config import ClassifyConfig
+from latentspace.models.vae_config import VAEConfig
+from latentspace.runs import Run, open_run
+from latentspace.training.config import TrainConfig
+from latentspace.training.trainer import fit
+
+
+def finished_run(path: Path) -> bool:
+    try:
+        open_run(path)
+        return True
+    except LatentspaceError:
+        return False
+
+
+def train_run(ctx: Context, kind: str, name: str, model_config, epochs: int, **train) -> Run:
+    """Train into OUT/name unless a finished run is already there (an unfinished one is redone)."""
+    path = ctx.path(name)
+    if finished_run(path):
+        return open_run(path)
+    if path.exists():
+        shutil.rmtree(path)
+    cfg = TrainConfig(epochs=epochs, limit_train=ctx.preset.limit_train, seed=ctx.seed, dataset=ctx.dataset,
+                      **train)
+    return fit(kind, model_config, cfg, out=path, progress=ctx.progress)
+
+
+def fig(path, caption: str) -> Figure:
+    return Figure(str(path), caption)
+
+
+def run_table(run: Run, title: str) -> Table:
+    s = run.summary()
+    cells = {"epochs": s["epochs_completed"], "best validation loss": s["best_val_loss"],
+             "train time (s)": s["train_time_s"], "images/s": s["images_per_s"], "stopped by": s["stopped_by"]}
+    if s["best_val_loss"] is None:  # a GAN has no validation loss: no empty column
+        del cells["best validation loss"]
+    return Table(title, list(cells), [list(cells.values())])
+
+
+# ---------------------------------------------------------------- 1. autoencoder, latent 20
+
+def step_ae20(ctx: Context) -> Section:
+    run = train_run(ctx, "ae", "ae-z20", AEConfig(latent_dim=20), ctx.preset.ae_epochs)
+    ctx.results["ae20"] = str(run.path)
+    return Section("ae20", "", intro=(
+        "The study's convolutional autoencoder (three strided convolutions, two linear layers, a mirrored "
+        "decoder) with a 20-dimensional code, trained on the MSE between an image and its reconstruction."),
+        tables=[run_table(run, "Training")],
+        figures=[fig(run.figures / "loss.png",
+                     "Training and validation MSE per epoch (study fig. 3a). Look for both curves falling together: "
+                     "a validation curve that turns up while training keeps falling would mean overfitting."),
+                 fig(run.figures / "reconstructions.png",
+                     "One test image of each class above its reconstruction (study fig. 1a). Shapes and "
+                     "silhouettes should be clear; fine texture (prints, stripes) is what a 20-number code loses first.")])
+
+
+# ---------------------------------------------------------------- latent maps and traversals
+
+def maps_and_traversal(ctx: Context, run_path, what: str) -> list:
+    """PCA and t-SNE maps of the test codes and a traversal of the two most spread dimensions."""
+    figures = []
+    for method, how in (("pca", "the two directions of largest variance (PCA)"),
+                        ("tsne", "t-SNE, which keeps neighbours together but not distances")):
+        r = embed_figure(run_path, method, n=ctx.preset.map_n)
+        figures.append(fig(r["figure"], f"{what}: test images' codes projected with {how}, coloured by class "
+                                        f"(study fig. {'2a' if method == 'pca' else '2b'}). Look for classes forming "
+                                        f"their own clusters; shirts, T-shirts, pullovers and coats usually overlap."))
+        if method == "pca":
+            spread = np.asarray(r["latent"]).std(0)
+            dims = tuple(int(d) for d in np.argsort(spread)[::-1][:2])
+    result = generate_run(run_path, "traverse", dims=dims, steps=10, image=0)
+    out = write_generated(result, Path(run_path) / "figures" / f"traverse-{dims[0]}-{dims[1]}.png")
+    figures.append(fig(out, f"{what}: starting from the first test image's code, dimensions {dims[0]} and "
+                            f"{dims[1]} (the two with the largest spread) are varied over the range they take on the "
+                            f"test set and decoded (study fig. 3b). Smooth changes of shape along each axis show a "
+                            f"continuous latent space."))
+    return figures
+
+
+def step_maps(ctx: Context) -> Section:
+    return Section("maps", "", intro="The autoencoder's 20-dimensional codes of the test set, mapped to two "
+                                     "dimensions, and new images made by moving through the code space.",
+                   figures=maps_and_traversal(ctx, ctx.results["ae20"], "Autoencoder, latent 20"))
+
+
+def lattice_figure(run: Run, what: str, fig_no: str) -> Figure:
+    result = generate_run(run.path, "grid", steps=15)
+    out = write_generated(result, run.figures / "lattice.png")
+    return fig(out, f"{what}: left, the test images' 2-D codes coloured by class; right, the decoder's output over "
+                    f"a regular lattice covering them (study fig. {fig_no}). Each region of the lattice should look "
+                    f"like the class that occupies the same region on the left.")
+
+
+# ---------------------------------------------------------------- 4. autoencoder, latent 2
+
+def step_ae2(ctx: Context) -> Section:
+    run = train_run(ctx, "ae", "ae-z2", AEConfig(latent_dim=2), ctx.preset.ae_epochs)
+    ctx.results["ae2"] = str(run.path)
+    return Section("ae2", "", intro="The same autoencoder squeezed to a 2-dimensional code, so its latent space can "
+                                    "be drawn without any projection.",
+                   tables=[run_table(run, "Training")],
+                   figures=[lattice_figure(run, "Autoencoder, latent 2", "4"),
+                            fig(run.figures / "reconstructions.png",
+                                "Reconstructions from two numbers: blurrier than with 20, but the garment type "
+                                "survives.")])
+
+
+# ---------------------------------------------------------------- 6, 7. VAE
+
+def step_vae20(ctx: Context) -> Section:
+    run = train_run(ctx, "vae", "vae-z20", VAEConfig(latent_dim=20), ctx.preset.vae_epochs)
+    ctx.results["vae20"] = str(run.path)
+    return Section("vae20", "", intro="A variational autoencoder on the same convolutional networks: the encoder gives "
+                                      "a mean μ and a log-variance log σ² per dimension, the code is sampled "
+                                      "z = μ + ε·σ, and the loss adds the KL divergence from N(0, I) to the summed "
+                                      "squared reconstruction error.",
+                   tables=[run_table(run, "Training")],
+                   figures=[fig(run.figures / "loss.png",
+                                "Reconstruction, KL and total loss per epoch, training solid and validation dashed "
+                                "(study fig. 6a). The KL term rises early as the code starts carrying information."),
+                            fig(run.figures / "reconstructions.png",
+                                "Test images above their reconstructions from μ (study fig. 1b): smoother than the "
+                                "autoencoder's, the price of a regular latent space."),
+                            fig(run.figures / "kl_per_dim.png",
+                                "Mean KL divergence of each latent dimension on the test set. Dimensions near zero "
+                                "are unused (posterior collapse); the active ones carry the information."),
+                            *maps_and_traversal(ctx, run.path, "VAE, latent 20")])
+
+
+def step_vae2(ctx: Context) -> Section:
+    run = train_run(ctx, "vae", "vae-z2", VAEConfig(latent_dim=2), ctx.preset.vae_epochs)
+    ctx.results["vae2"] = str(run.path)
+    return Section("vae2", "", intro="The VAE with a 2-dimensional code: the KL term pulls the codes towards a "
+                                     "standard normal, so the lattice has no holes.",
+                   tables=[run_table(run, "Training")],
+                   figures=[lattice_figure(run, "VAE, latent 2", "8")])
+
+
+# ---------------------------------------------------------------- 8. β sweep
+
+def step_beta(ctx: Context) -> Section:
+    p = ctx.preset
+    result = run_beta_sweep(BetaSweepConfig(betas=p.betas), VAEConfig(latent_dim=20),
+                            TrainConfig(epochs=p.beta_epochs, limit_train=p.limit_train, seed=ctx.seed,
+                                        dataset=ctx.dataset),
+                            out=ctx.path("beta-sweep"), progress=ctx.progress)
+    rows = [[r["beta"], r["active_units"], r["total_kl"], r["test_mse"],
+             ", ".join(f"z{d}" for d in r["top_dims"])] for r in result["rows"]]
+    return Section("beta", "", intro="One VAE per β, everything else equal (same seed). A larger β weighs the KL term "
+                                     "more: fewer active dimensions, blurrier reconstructions, and dimensions that "
+                                     "each control one factor of the image.",
+                   tables=[Table("Active units per β", ["β", "active units (KL > 0.01 nats)", "total KL (nats)",
+                                                        "test MSE", "most active dimensions"], rows)],
+                   figures=[fig(result["figure"],
+                                "For each β, one test image's most active dimensions (rows) varied over ±3σ of the "
+                                "prior (columns), the others held at μ (study fig. 9). At β = 1 many dimensions "
+                                "change the image a little; at β = 100 few remain, each changing it a lot.")])
+
+
+# ---------------------------------------------------------------- 2. hyperparameter search
+
+def step_search(ctx: Context) -> Section:
+    p = ctx.preset
+    settings = SearchSettings(kind="ae", trials=p.search_trials, sampler="random", epochs_per_trial=p.search_epochs,
+                              out=str(ctx.path("search")),
+                              train=TrainConfig(limit_train=p.search_limit, seed=ctx.seed, dataset=ctx.dataset))
+    summary = run_search(settings, log=lambda m: None)
+    if summary.get("best") is None:
+        raise RuntimeError("no search trial completed")
+    best = summary["best"]
+    rows = [[k, v] for k, v in best["params"].items()] + [["validation loss", best["value"]]]
+    ranking = _trials_table(ctx.path("search", "trials.csv"), list(summary["space"]))
+    figures = [fig(f, caption) for f, caption in zip(
+        summary["figures"],
+        ["Validation loss of each trial in order, with the best so far. Random search (as in the study) does not "
+         "home in: improvements come from lucky draws.",
+         "How much of the variation in validation loss each hyperparameter explains (fANOVA). The study found the "
+         "latent size and learning rate matter most.",
+         "Each trial as a line through its hyperparameters, coloured by validation loss: where the good lines "
+         "cross each axis is the good range."]) if Path(f).is_file()]
+    return Section("search", "", intro=(
+        f"A random search (Optuna's RandomSampler, as in the study) over the study's table-1 space: latent size, "
+        f"optimizer, learning rate and weight decay on log scales, weight initialisation. {summary['budget']} trials "
+        f"of {p.search_epochs} epoch(s) on {p.search_limit} training images each, hopeless trials pruned by the median "
+        f"rule; the objective is validation MSE."),
+        tables=[Table("Result of the hyperparameter optimization (study table 1)", ["parameter", "best value"], rows),
+                ranking], figures=figures)
+
+
+def _number(text: str):
+    """A CSV cell as the number it holds (so the report prints it to 4 significant digits), else as it is."""
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        return text
+    return int(value) if value.is_integer() and "." not in text and "e" not in text.lower() else value
+
+
+def _trials_table(path: Path, params: list[str]) -> Table:
+    rows = CsvLog(path).rows()
+    columns = ["trial", "state", "validation loss", *params]
+    return Table("All trials, best first", columns,
+                 [[_number(r.get(c)) for c in ("number", "state", "value", *params)] for r in rows])
+
+
+# ---------------------------------------------------------------- 5. frozen-encoder classifier
+
+def step_classifier(ctx: Context) -> Section:
+    p = ctx.preset
+    frozen = classify_run(ctx.results["ae20"], config=ClassifyConfig(epochs=p.classify_epochs,
+                                                                      limit_train=p.limit_train, seed=ctx.seed),
+                          progress=ctx.progress, log=lambda m: None)
+    base = classify_baseline(config=ClassifyConfig(epochs=p.baseline_epochs, limit_train=p.limit_train,
+                                                   seed=ctx.seed),
+                             out=ctx.path("baseline-classifier"), dataset=ctx.dataset, progress=ctx.progress,
+                             log=lambda m: None)
+    ctx.results["classifier_accuracy"] = frozen["test_accuracy"]
+    ctx.results["classifier_baseline_accuracy"] = base["test_accuracy"]
+    rows = [["frozen autoencoder encoder + head", frozen["test_accuracy"], frozen["parameters"]["trainable"],
+             frozen["parameters"]["frozen"], frozen["epochs"], frozen["train_time_s"]],
+            ["same architecture from scratch (supervised)", base["test_accuracy"], base["parameters"]["trainable"],
+             base["parameters"]["frozen"], base["epochs"], base["train_time_s"]]]
+    per_class = [[c, frozen["per_class_accuracy"][c], base["per_class_accuracy"][c]] for c in frozen["per_class_accuracy"]]
+    out = Path(frozen["out"])
+    return Section("classifier", "", intro=(
+        f"Does the code know the class? The autoencoder's encoder is frozen (no gradient reaches it, batch-norm "
+        f"statistics fixed) and a small head reads its activations ({', '.join(frozen['features'])}) and learns the "
+        f"10 classes. The study reached 0.8557 this way; a supervised network of the same shape reached 0.89."),
+        tables=[Table("Test accuracy", ["classifier", "test accuracy", "trainable parameters", "frozen parameters",
+                                        "epochs", "train time (s)"], rows),
+                Table("Per-class test accuracy", ["class", "frozen encoder", "from scratch"], per_class)],
+        figures=[fig(out / "accuracy.png", "Training and validation accuracy of the head per epoch (study fig. 5a). "
+                                           "Only the head learns, so the curves flatten early."),
+                 fig(out / "confusion.png", "Test confusion matrix (study fig. 5b): rows are true classes, columns "
+                                            "predictions. The errors gather among the upper-body garments (shirt, "
+                                            "T-shirt, pullover, coat).")])
+
+
+# ---------------------------------------------------------------- 9. DCGAN
+
+def step_gan(ctx: Context) -> Section:
+    p = ctx.preset
+    run = train_run(ctx, "gan", "gan", GANConfig(g_width=p.gan_width, d_width=p.gan_width), p.gan_epochs,
+                    batch_size=p.gan_batch, max_time=p.gan_max_minutes)
+    ctx.results["gan"] = str(run.path)
+    frames = sorted(run.progress_frames.glob("epoch_*.png"))
+    figures = [fig(run.figures / "loss.png",
+                   "Generator and discriminator losses per step (smoothed) and per epoch, with D(x) on real and "
+                   "D(G(z)) on generated images (study fig. 10). A discriminator loss stuck near 0 would mean the "
+                   "generator lost; both hovering is the healthy tug of war.")]
+    if (run.figures / "progress.gif").is_file():
+        figures.append(fig(run.figures / "progress.gif", "The same fixed noise decoded after every epoch (study "
+                                                         "fig. 11 as an animation): blobs become garments."))
+    figures += [fig(f, f"Fixed noise after epoch {int(f.stem.split('_')[-1]) + 1}") for f in (frames[:1] + frames[-1:])
+                if f.is_file()][: 2 if len(frames) > 1 else 1]
+    figures.append(fig(run.figures / "samples.png", "64 images from fresh noise at the end (study fig. 12): look for "
+                                                    "recognisable clothing and for variety (collapse shows as many "
+                                                    "near-identical images)."))
+    study_width = GANConfig().g_width
+    width = ("" if p.gan_width == study_width else
+             f" Here at width {p.gan_width} (the study's is {study_width}) and batch {p.gan_batch}, so that the "
+             f"preset's time budget buys more epochs: the middle layers cost the width squared, about "
+             f"{(study_width / p.gan_width) ** 2:.0f} times fewer operations per image.")
+    return Section("gan", "", intro=("The study's DCGAN: a generator of three transposed convolutions from 100 "
+                                     "noise numbers, a discriminator of four convolutions, binary cross-entropy and "
+                                     "Adam (lr 2e-4, β1 0.5) for both." + width),
+                   tables=[run_table(run, "Training")], figures=figures)
+
+
+# ---------------------------------------------------------------- 10. summary of every model
+
+def step_summary(ctx: Context) -> Section:
+    rows = []
+    for key, name in (("ae20", "Autoencoder, latent 20"), ("ae2", "Autoencoder, latent 2"),
+                      ("vae20", "VAE, latent 20"), ("vae2", "VAE, latent 2"), ("gan", "DCGAN")):
+        path = ctx.results.get(key)
+        if not path or not finished_run(Path(path)):
+            continue
+        m = evaluate_run(path, n=ctx.preset.eval_n)
+        acc = ctx.results.get("classifier_accuracy") if key == "ae20" else None
+        rows.append([name, m.get("test_mse"), m.get("test_psnr"), m.get("test_ssim"), m.get("fid"), m.get("kid"),
+                     m.get("precision"), m.get("recall"), acc, open_run(path).summary().get("train_time_s")])
+    if not rows:
+        raise RuntimeError("no finished model to summarise")
+    return Section("summary", "", intro=(
+        f"Every model measured the same way: reconstruction of the test set (MSE, PSNR, SSIM; not for the GAN, "
+        f"which has no encoder) and {ctx.preset.eval_n} generated images against the test set (FID and KID on the "
+        f"project's own Fashion-MNIST feature network, precision and recall with k = 3). The autoencoders are "
+        f"sampled through a Gaussian mixture fitted on their training codes, the VAEs from N(0, I), the GAN from its "
+        f"noise. Lower FID/KID is better; precision is how many samples look real, recall how much of the real "
+        f"variety is covered."),
+        tables=[Table("All models", ["model", "test MSE", "PSNR (dB)", "SSIM", "FID", "KID", "precision", "recall",
+                                     "frozen-encoder accuracy", "train time (s)"], rows)])
+
+
+STEPS = [
+    Step("ae20", "Autoencoder, latent 20", step_ae20),
+    Step("search", "Random hyperparameter search", step_search),
+    Step("maps", "Latent maps and traversal", step_maps, needs=("ae20",)),
+    Step("ae2", "Autoencoder, latent 2", step_ae2),
+    Step("classifier", "Frozen-encoder classifier", step_classifier, needs=("ae20",)),
+    Step("vae20", "VAE, latent 20", step_vae20),
+    Step("vae2", "VAE, latent 2", step_vae2),
+    Step("beta", "β sweep", step_beta),
+    Step("gan", "DCGAN", step_gan),
+    Step("summary", "Every model side by side", step_summary),
+]

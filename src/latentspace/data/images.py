@@ -1,0 +1,126 @@
+"""Images in memory: uint8 at rest, float in [0, 1] only when a batch is drawn; the seeded splits."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from latentspace.data.download import locate
+from latentspace.data.idx import cached_idx
+from latentspace.data.registry import DatasetSpec, get_spec
+from latentspace.errors import LatentspaceError
+
+
+@dataclass
+class ImageSet:
+    """uint8 images (N x H x W) and int64 labels, in memory, with the dataset's class names."""
+    images: torch.Tensor
+    labels: torch.Tensor
+    classes: tuple
+    name: str = ""
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def subset(self, index) -> "ImageSet":
+        index = torch.as_tensor(index, dtype=torch.long)
+        return ImageSet(self.images[index], self.labels[index], self.classes, self.name)
+
+    def head(self, n: int | None) -> "ImageSet":
+        return self if n is None or n >= len(self) else ImageSet(self.images[:n], self.labels[:n], self.classes,
+                                                                 self.name)
+
+    def floats(self, index=None) -> torch.Tensor:
+        """Images as float N x 1 x H x W in [0, 1]."""
+        x = self.images if index is None else self.images[index]
+        return to_float(x)
+
+    # the batched Dataset protocol: DataLoader calls __getitems__ with a whole batch of indices
+    def __getitem__(self, i):
+        return to_float(self.images[i : i + 1])[0], self.labels[i]
+
+    def __getitems__(self, indices):
+        index = torch.as_tensor(indices, dtype=torch.long)
+        return to_float(self.images[index]), self.labels[index]
+
+
+def to_float(images_u8: torch.Tensor) -> torch.Tensor:
+    return images_u8.unsqueeze(1).float().div_(255.0).contiguous(memory_format=torch.channels_last)
+
+
+def to_uint8(images: torch.Tensor) -> np.ndarray:
+    """Float images in [0, 1] (N x 1 x H x W or N x H x W) to a uint8 N x H x W array."""
+    x = images.detach().float().cpu()
+    if x.dim() == 4:
+        x = x[:, 0]
+    return (x.clamp(0, 1) * 255).round().to(torch.uint8).numpy()
+
+
+@dataclass
+class Splits:
+    train: ImageSet
+    val: ImageSet
+    test: ImageSet
+    classes: tuple
+    name: str
+    directory: Path = field(default=None)
+
+
+def train_val_indices(n: int, seed: int, val_fraction: float = 0.1) -> tuple[torch.Tensor, torch.Tensor]:
+    """A seeded split of range(n); identical for the same (n, seed)."""
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    n_val = int(round(n * val_fraction))
+    return perm[n_val:].sort().values, perm[:n_val].sort().values
+
+
+def _load_split(directory: Path, spec: DatasetSpec, split: str) -> tuple[np.ndarray, np.ndarray]:
+    img_path = directory / spec.files[f"{split}_images"][0]
+    lbl_path = directory / spec.files[f"{split}_labels"][0]
+    images, labels = cached_idx(img_path), cached_idx(lbl_path)
+    if images.ndim != 3 or images.dtype != np.uint8:
+        raise LatentspaceError(f"{img_path}: expected uint8 images N x H x W, got {images.dtype} {images.shape}")
+    if labels.ndim != 1:
+        raise LatentspaceError(f"{lbl_path}: expected a 1-D label array, got shape {labels.shape}")
+    if len(images) != len(labels):
+        raise LatentspaceError(f"{img_path} holds {len(images)} images but {lbl_path} {len(labels)} labels; "
+                               f"the files do not belong together")
+    if labels.size and labels.max() >= len(spec.classes):
+        raise LatentspaceError(f"{lbl_path}: label {labels.max()} out of range for {len(spec.classes)} classes")
+    return images, labels.astype(np.int64)
+
+
+def load_splits(name: str = "fashion-mnist", data_dir=None, download: bool = True, seed: int = 0,
+                val_fraction: float = 0.1, limit_train: int | None = None) -> Splits:
+    """Train / validation (seeded 90/10 split of the training file) / test, all in memory.
+
+    `limit_train` keeps the first N images of the training part (after the split), for quick runs.
+    """
+    spec = get_spec(name)
+    directory = locate(name, data_dir, download)
+    tr_x, tr_y = _load_split(directory, spec, "train")
+    te_x, te_y = _load_split(directory, spec, "test")
+    full = ImageSet(torch.from_numpy(np.array(tr_x)), torch.from_numpy(tr_y), spec.classes, name)
+    tr_idx, va_idx = train_val_indices(len(full), seed, val_fraction)
+    train = full.subset(tr_idx)
+    if limit_train is not None:
+        if limit_train < 1:
+            raise LatentspaceError(f"--limit-train must be at least 1, got {limit_train}")
+        train = train.head(limit_train)
+    test = ImageSet(torch.from_numpy(np.array(te_x)), torch.from_numpy(te_y), spec.classes, name)
+    return Splits(train, full.subset(va_idx), test, spec.classes, name, directory)
+
+
+def seeded_subset(n_total: int, n: int | None, seed: int = 0) -> np.ndarray:
+    """All indices of range(n_total), or a seeded sorted sample of n of them (int64)."""
+    if n is None or n >= n_total:
+        return np.arange(n_total, dtype=np.int64)
+    return np.sort(np.random.default_rng(seed).choice(n_total, size=n, replace=False)).astype(np.int64)
+
+
+def run_splits(train: dict, limit_train: bool = True) -> Splits:
+    """The splits a run was trained on, from its recorded training config (dataset, data dir, seed and,
+    when asked, its limit on training images)."""
+    return load_splits(train["dataset"], train.get("data_dir"), train.get("download", True), seed=train["seed"],
+                       limit_train=train.get("limit_train") if limit_train else None)

@@ -1,0 +1,149 @@
+"""The feature network behind FID, KID and precision/recall: a compact CNN classifier per dataset.
+
+Inception-v3 weights cannot be downloaded everywhere, and ImageNet features judge 28x28 greyscale
+clothing poorly, so sample quality is measured in the penultimate layer (`feature_dim` wide) of a
+small classifier trained on the dataset itself. Its weights ship inside the package
+(`latentspace/weights/DATASET.pt`, a plain state_dict) with `DATASET.json` beside them: the
+dataset, test accuracy, seed, architecture and the commit of the code that trained it.
+
+`latentspace feature-net --dataset NAME` trains one (seeded; `latentspace.commands.feature_net`).
+Weights built by a user land in the cache directory, which is searched after the package's own.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from latentspace.data.registry import get_spec
+from latentspace.errors import LatentspaceError
+from latentspace.io import cache_root, file_hash
+from latentspace.models.augment import augment
+
+PACKAGE_WEIGHTS = Path(__file__).resolve().parent.parent / "weights"  # latentspace/weights
+FORMAT = 1  # bump when the architecture's code changes in a way old weights do not fit
+RECIPE = {"epochs": 8, "batch_size": 256, "lr": 0.1, "shift": 0}  # how the shipped weights were trained (seed 0)
+
+
+@dataclass(frozen=True)
+class FeatureNetArch:
+    channels: tuple = (32, 32, 96)  # stem (2x2 patches -> 14x14), conv at 14x14, conv at 7x7
+    feature_dim: int = 128          # the penultimate layer: the feature space of FID/KID/PR
+    num_classes: int = 10
+    dropout: float = 0.0           # the net underfits in 8 epochs: no dropout, no shifts, only flips
+
+
+def _conv_bn(c_in: int, c_out: int, kernel: int = 3, stride: int = 1) -> list:
+    return [nn.Conv2d(c_in, c_out, kernel, stride, kernel // 2 if kernel % 2 else 0, bias=False),
+            nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
+
+
+class FeatureNet(nn.Module):
+    """28x28 greyscale -> `feature_dim` features -> class logits.
+
+    Stem: 2x2 patches to 14x14 (no pixel is lost: 4 values become c1 channels); a 3x3 conv at
+    14x14; max-pool; a 3x3 conv at 7x7; a linear layer to the features (BN, ReLU); dropout; the
+    classifier. Cheap on a CPU (about 4 M multiply-adds per image), which keeps evaluation fast.
+    Input: float in [0, 1], N x 1 x 28 x 28.
+    """
+
+    def __init__(self, arch: FeatureNetArch = FeatureNetArch()):
+        super().__init__()
+        c1, c2, c3 = arch.channels
+        self.arch = arch
+        self.body = nn.Sequential(
+            *_conv_bn(1, c1, kernel=2, stride=2),      # 14x14
+            *_conv_bn(c1, c2),
+            nn.MaxPool2d(2),                           # 7x7
+            *_conv_bn(c2, c3),
+            nn.Flatten(),
+            nn.Linear(c3 * 49, arch.feature_dim, bias=False), nn.BatchNorm1d(arch.feature_dim), nn.ReLU(inplace=True))
+        self.dropout = nn.Dropout(arch.dropout)
+        self.classifier = nn.Linear(arch.feature_dim, arch.num_classes)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.dropout(self.features(x)))
+
+    def features_and_logits(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        f = self.features(x)
+        return f, self.classifier(f)  # dropout is the identity in eval mode
+
+
+# ---------------------------------------------------------------- loading shipped or built weights
+
+def weight_dirs() -> list[Path]:
+    return [PACKAGE_WEIGHTS, cache_root() / "weights"]
+
+
+def _build_hint(dataset: str) -> str:
+    return f"build it with `latentspace feature-net --dataset {dataset}` (trains a small classifier, a few minutes)"
+
+
+def load_feature_net(dataset: str = "fashion-mnist") -> tuple[FeatureNet, dict]:
+    """(FeatureNet in eval mode, its JSON record) for a dataset; a clear error when none fits."""
+    get_spec(dataset)  # unknown names fail here with the list of datasets
+    for d in weight_dirs():
+        pt, meta_file = d / f"{dataset}.pt", d / f"{dataset}.json"
+        if pt.is_file():
+            break
+    else:
+        raise LatentspaceError(f"no feature network for {dataset} (looked in "
+                               f"{', '.join(str(d) for d in weight_dirs())}); {_build_hint(dataset)}")
+    if not meta_file.is_file():
+        raise LatentspaceError(f"{pt} has no {meta_file.name} beside it; {_build_hint(dataset)}")
+    try:
+        meta = json.loads(meta_file.read_text())
+        arch = FeatureNetArch(**{**meta["architecture"], "channels": tuple(meta["architecture"]["channels"])})
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise LatentspaceError(f"{meta_file}: unreadable feature-network record ({e}); {_build_hint(dataset)}") from None
+    if meta.get("dataset") != dataset or meta.get("format") != FORMAT:
+        raise LatentspaceError(f"{pt} was built for dataset {meta.get('dataset')!r} (format {meta.get('format')}), "
+                               f"not {dataset!r} (format {FORMAT}); {_build_hint(dataset)}")
+    if arch.num_classes != len(get_spec(dataset).classes):
+        raise LatentspaceError(f"{pt} has {arch.num_classes} classes but {dataset} has "
+                               f"{len(get_spec(dataset).classes)}; {_build_hint(dataset)}")
+    net = FeatureNet(arch)
+    try:
+        state = torch.load(pt, map_location="cpu", weights_only=True)
+        net.load_state_dict(state)
+    except Exception as e:  # damaged file or weights of another architecture
+        detail = " ".join(str(e).split())
+        detail = detail if len(detail) < 300 else detail[:300] + " ..."
+        raise LatentspaceError(f"{pt}: does not fit the feature network ({type(e).__name__}: {detail}); "
+                               f"{_build_hint(dataset)}") from None
+    net.eval().requires_grad_(False)
+    meta["weights_sha256"] = file_hash(pt)
+    return net, meta
+
+
+class FeatureNetModule(L.LightningModule):
+    """Cross-entropy (with label smoothing) on augmented batches, SGD with a one-cycle schedule."""
+
+    def __init__(self, arch: FeatureNetArch, lr: float, epochs: int, steps_per_epoch: int, seed: int,
+                 shift: int = 1):
+        super().__init__()
+        self.net = FeatureNet(arch)
+        self.lr, self.epochs, self.steps_per_epoch, self.shift = lr, epochs, steps_per_epoch, shift
+        self.aug_gen = torch.Generator().manual_seed(seed + 1)
+
+    def training_step(self, batch, batch_idx):
+        x, y = batch
+        loss = F.cross_entropy(self.net(augment(x, self.shift, flip=True, generator=self.aug_gen)), y, label_smoothing=0.1)
+        self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(x))
+        return loss
+
+    def configure_optimizers(self):
+        opt = torch.optim.SGD(self.parameters(), lr=self.lr, momentum=0.9, nesterov=True, weight_decay=5e-4)
+        if self.epochs * self.steps_per_epoch * 0.25 < 2:  # too few steps for a warm-up phase: a constant rate
+            return opt
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=self.lr, epochs=self.epochs,
+                                                    steps_per_epoch=self.steps_per_epoch, pct_start=0.25)
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}

@@ -1,0 +1,26 @@
+"""The VAE's hyperparameters (the autoencoder's, plus β) and its contract. Torch-free."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from latentspace.config import option
+from latentspace.models.autoencoder_config import TABLE1_SPACE, AEConfig
+from latentspace.models.spec import ModelSpec
+
+
+@dataclass
+class VAEConfig(AEConfig):
+    beta: float = option(1.0, "weight of the KL term (β-VAE; 1 is the plain VAE)", minimum=0.0)
+
+
+SPEC = ModelSpec(
+    kind="vae", title="VAE",
+    summary="Variational autoencoder: encode(x) -> μ, encode_distribution(x) -> (μ, log σ²), sample(n) from N(0, I).",
+    config_cls=VAEConfig, module="latentspace.models.vae:VAE",
+    encoder=True, prior="normal", gaussian_posterior=True,
+    figures=("loss", "reconstructions", "kl_per_dim"),
+    loss_curves=(("train_recon", "val_recon"), ("train_kl", "val_kl"), ("train_loss", "val_loss")),
+    loss_title="loss = recon + β·KL", loss_label="per image: summed squared error, KL nats", loss_log=True,
+    # β of the β-VAE on top of the autoencoder's space (the study compares β = 1, 10, 100)
+    search_space={**TABLE1_SPACE, "beta": ("float", 0.5, 100.0, True)},
+)

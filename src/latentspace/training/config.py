@@ -1,0 +1,27 @@
+"""How a model trains (epochs, batch, devices, data): the flags every `latentspace train MODEL` shares. Torch-free."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from latentspace.config import option
+from latentspace.data.registry import DATASETS
+
+DEVICES = ("auto", "cpu", "cuda", "gpu", "mps")
+PRECISIONS = ("32-true", "32", "16-mixed", "bf16-mixed", "64-true")
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = option(10, "number of epochs", minimum=1)
+    batch_size: int = option(256, "batch size per device (with --devices N, N times it per step)", minimum=1)
+    seed: int = option(0, "random seed (weights, split, shuffling)")
+    limit_train: int = option(None, "train on the first N training images only", minimum=1)
+    max_time: float = option(None, "stop training after this many minutes (the run still finishes)", minimum=0.0)
+    early_stopping: int = option(0, "stop after this many epochs without validation improvement (0: off)",
+                                 minimum=0)
+    device: str = option("auto", "where to train", choices=DEVICES)
+    devices: int = option(1, "number of devices (processes on the CPU); more than 1 trains with DDP", minimum=1)
+    precision: str = option("32-true", "numeric precision", choices=PRECISIONS)
+    dataset: str = option("fashion-mnist", "dataset name", choices=tuple(DATASETS))
+    data_dir: str = option(None, "directory holding the IDX files")
+    download: bool = option(True, "download the dataset when it is not found")

@@ -1,0 +1,37 @@
+"""Images in memory: the real files' shapes, the seeded split, files that do not belong together."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from latentspace.data.images import load_splits, train_val_indices
+from latentspace.data.registry import get_spec
+from latentspace.errors import LatentspaceError
+from tests.datafiles import fake_dataset, write_idx
+
+
+def test_real_debian_files_load_with_expected_shapes():
+    s = load_splits("fashion-mnist", download=False)
+    assert (len(s.train), len(s.val), len(s.test)) == (54000, 6000, 10000)
+    assert s.train.images.dtype == torch.uint8 and s.train.images.shape[1:] == (28, 28)
+    assert s.classes[0] == "T-shirt/top" and s.classes[9] == "Ankle boot"
+    assert torch.bincount(s.test.labels).tolist() == [1000] * 10
+
+
+def test_split_is_seeded_and_disjoint():
+    a_tr, a_va = train_val_indices(1000, seed=3)
+    b_tr, b_va = train_val_indices(1000, seed=3)
+    c_tr, _ = train_val_indices(1000, seed=4)
+    assert torch.equal(a_tr, b_tr) and torch.equal(a_va, b_va)
+    assert not torch.equal(a_tr, c_tr)
+    assert len(a_va) == 100 and len(set(a_tr.tolist()) | set(a_va.tolist())) == 1000
+
+
+def test_images_and_labels_must_agree_in_count(tmp_path, monkeypatch):
+    monkeypatch.setenv("LATENTSPACE_CACHE", str(tmp_path / "cache"))
+    fake_dataset(tmp_path)
+    spec = get_spec("fashion-mnist")
+    write_idx(tmp_path / spec.files["test_labels"][0], np.zeros(7, np.uint8))
+    with pytest.raises(LatentspaceError, match="do not belong together"):
+        load_splits(data_dir=tmp_path, download=False)

@@ -1,0 +1,73 @@
+"""One run as the explorer serves it: its codes, its map (the run's cached one only when it belongs to the model), its sliders."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.fakes import FakeConfig, FakeGAN, FakeVAE, fake_test_set, register
+
+
+def test_cached_map_is_used_only_when_it_belongs_to_the_model(tmp_path, tiny_ae_run):
+    from latentspace.analysis.encode import encode_images
+    from latentspace.explorer.served import ServedRun
+    from latentspace.runs import load_run
+
+    model, _ = load_run(tiny_ae_run.path)
+    test = fake_test_set(50)
+    codes = encode_images(model, test)["latent"]
+    emb = tmp_path / "embeddings"
+    emb.mkdir()
+    pts = np.random.default_rng(0).normal(size=(40, 2)).astype(np.float32)
+    idx = np.arange(10, 50)
+    np.savez(emb / "tsne.npz", points=pts, labels=test.labels.numpy()[idx], index=idx, latent=codes[idx],
+             checkpoint_sha="x", method="tsne")
+    served = ServedRun.from_model("r", model, test, path=tmp_path)
+    assert served.map.method == "tsne" and served.map.cached
+    np.testing.assert_array_equal(served.map.points, pts)
+    np.testing.assert_array_equal(served.map.index, idx)
+    # made by another checkpoint (codes differ): ignored, PCA instead
+    np.savez(emb / "tsne.npz", points=pts, labels=idx % 10, index=idx, latent=codes[idx] + 1.0, method="tsne")
+    assert ServedRun.from_model("r", model, test, path=tmp_path).map.method == "pca"
+    # damaged: ignored as well
+    (emb / "tsne.npz").write_bytes(b"not a zip")
+    assert ServedRun.from_model("r", model, test, path=tmp_path).map.method == "pca"
+
+
+@pytest.fixture(autouse=True)
+def _fakes(monkeypatch):
+    register(monkeypatch)
+
+
+def test_a_gaussian_posterior_orders_its_sliders_by_activity_and_a_gan_gets_noise_ranges():
+    from latentspace.explorer.served import MAX_SLIDERS, NOISE_RANGE, ServedRun
+
+    vae = ServedRun.from_model("vae", FakeVAE(), fake_test_set(60))
+    assert vae.order == [1, 3, 4, 0, 2] and vae.activity == sorted(vae.activity, reverse=True)
+    assert vae.map.method == "pca" and vae.codes.shape == (60, 5) and (vae.low < vae.high).all()
+    gan = ServedRun.from_model("gan", FakeGAN(FakeConfig(latent_dim=40)), None)
+    assert gan.map is None and gan.codes is None and gan.can_sample
+    assert gan.info()["slider_dims"] == list(range(MAX_SLIDERS)) and (gan.high == NOISE_RANGE).all()
+
+
+def test_samples_are_the_one_samplers_codes():
+    import torch
+
+    from latentspace.explorer.served import ServedRun
+
+    gan = ServedRun.from_model("gan", FakeGAN(), None)
+    z = gan.sample_codes(4, seed=9)
+    np.testing.assert_array_equal(z, torch.randn(4, 3, generator=torch.Generator().manual_seed(9)).numpy())
+    assert gan.decode(z).shape == (4, 28, 28)
+    assert not np.array_equal(gan.sample_codes(4, seed=None), gan.sample_codes(4, seed=None))
+
+
+def test_png_images_round_trip():
+    import io
+
+    from PIL import Image
+
+    from latentspace.explorer.served import png_bytes, png_data_url
+
+    image = np.arange(28 * 28, dtype=np.uint8).reshape(28, 28)
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(png_bytes(image)))), image)
+    assert png_data_url(image).startswith("data:image/png;base64,")

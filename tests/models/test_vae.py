@@ -1,0 +1,215 @@
+"""The VAE: shapes, the KL term, β, sampling, numerical safety, its run directory and evaluation."""
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+import torch
+from lightning.pytorch.callbacks import Callback
+
+from latentspace.errors import LatentspaceError
+from latentspace.models import MODELS
+from latentspace.models.gaussian import LOGVAR_RANGE
+from latentspace.models.gaussian import kl_to_standard_normal as kl_divergence
+from latentspace.models.vae import VAE
+from latentspace.models.vae_config import VAEConfig
+from latentspace.training.config import TrainConfig
+from latentspace.training.trainer import fit
+
+
+@pytest.fixture(scope="module")
+def tiny_vae_run(tmp_path_factory):
+    """A VAE trained for one epoch on 512 images."""
+    out = tmp_path_factory.mktemp("runs") / "vae"
+    return fit("vae", VAEConfig(latent_dim=4, beta=2.0), TrainConfig(epochs=1, limit_train=512, batch_size=128),
+               out=out, progress=False)
+
+
+def _model(latent_dim=3, beta=1.0, seed=0) -> VAE:
+    torch.manual_seed(seed)
+    return VAE(VAEConfig(latent_dim=latent_dim, beta=beta)).eval()
+
+
+def test_registered_as_vae():
+    spec = MODELS["vae"]
+    assert spec.model_class() is VAE
+    assert spec.encoder and spec.prior == "normal" and spec.gaussian_posterior
+
+
+@pytest.mark.parametrize("latent_dim", [2, 20])
+def test_shapes(latent_dim):
+    m = _model(latent_dim)
+    x = torch.rand(5, 1, 28, 28)
+    mu, logvar = m.encode_distribution(x)
+    assert mu.shape == logvar.shape == (5, latent_dim)
+    assert torch.equal(m.encode(x), mu)
+    # μ is the encoder's own head, so the classifier's features() sees it
+    assert torch.allclose(m.encoder.features(x)["latent"], mu)
+    out = m.decode(mu)
+    assert out.shape == (5, 1, 28, 28)
+    assert out.min() >= 0 and out.max() <= 1
+    assert m(x).shape == (5, 1, 28, 28)
+
+
+def test_loss_terms_follow_their_definitions():
+    m = _model(4)
+    x = torch.rand(8, 1, 28, 28)
+    t = m.loss_terms(x, generator=torch.Generator().manual_seed(1))
+    mu, logvar = m.encode_distribution(x)
+    z = m.reparameterize(mu, logvar, torch.Generator().manual_seed(1))
+    recon = ((m.decode(z) - x) ** 2).sum() / 8  # summed over pixels, averaged over the batch
+    assert torch.allclose(t["recon"], recon, rtol=1e-5)
+    assert torch.allclose(t["kl"], kl_divergence(mu, logvar).sum(1).mean(), rtol=1e-5)
+    assert torch.allclose(t["kl_per_dim_sum"], kl_divergence(mu, logvar).sum(0), rtol=1e-5)
+
+
+def test_beta_scales_only_the_kl_term():
+    a = _model(4, beta=1.0)
+    b = VAE(VAEConfig(latent_dim=4, beta=10.0)).eval()
+    b.load_state_dict(a.state_dict())
+    zero = VAE(VAEConfig(latent_dim=4, beta=0.0)).eval()
+    zero.load_state_dict(a.state_dict())
+    x = torch.rand(8, 1, 28, 28)
+    ta, tb, t0 = (m.loss_terms(x, generator=torch.Generator().manual_seed(3)) for m in (a, b, zero))
+    assert torch.allclose(ta["recon"], tb["recon"]) and torch.allclose(ta["kl"], tb["kl"])
+    assert ta["kl"] > 0
+    assert torch.allclose(ta["loss"], ta["recon"] + ta["kl"])
+    assert torch.allclose(tb["loss"], tb["recon"] + 10.0 * tb["kl"])
+    assert float((tb["loss"] - ta["loss"]).detach()) == pytest.approx(9.0 * float(ta["kl"].detach()), abs=1e-4)
+    assert torch.allclose(t0["loss"], t0["recon"])
+
+
+def test_sample_draws_from_the_prior():
+    m = _model(3)
+    x = m.sample(6)
+    assert x.shape == (6, 1, 28, 28)
+    assert x.min() >= 0 and x.max() <= 1
+    s1 = m.sample(4, generator=torch.Generator().manual_seed(5))
+    s2 = m.sample(4, generator=torch.Generator().manual_seed(5))
+    s3 = m.sample(4, generator=torch.Generator().manual_seed(6))
+    assert torch.equal(s1, s2) and not torch.equal(s1, s3)
+    # what sample(n) decodes is z ~ N(0, I)
+    z = torch.randn(4, 3, generator=torch.Generator().manual_seed(5))
+    assert torch.allclose(s1, m.decode(z))
+
+
+def test_logvar_is_clamped_but_keeps_its_gradient():
+    m = _model(2)
+    with torch.no_grad():
+        m.logvar_head.bias.fill_(1e4)  # σ² = e^10000 without the clamp
+    x = torch.rand(4, 1, 28, 28)
+    _, logvar = m.encode_distribution(x)
+    assert torch.all(logvar == LOGVAR_RANGE[1])
+    t = m.loss_terms(x)
+    assert torch.isfinite(t["loss"])
+    t["loss"].backward()
+    assert m.logvar_head.bias.grad.abs().sum() > 0  # the KL still pushes log σ² back down
+    with torch.no_grad():
+        m.logvar_head.bias.fill_(-1e4)
+    assert torch.all(m.encode_distribution(x)[1] == LOGVAR_RANGE[0])
+    assert torch.isfinite(m.loss_terms(x)["loss"])
+
+
+class _PoisonSecondEpoch(Callback):
+    """Turns the first batch of epoch 1 into NaNs, so the loss becomes NaN there."""
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        if trainer.current_epoch == 1:
+            batch[0].fill_(float("nan"))
+
+
+@pytest.mark.integration
+def test_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path):
+    out = tmp_path / "nan"
+    with pytest.raises(LatentspaceError, match=r"training stopped: loss became nan at epoch 1 step 0; "
+                                               r"the last good checkpoint is .*last\.ckpt"):
+        fit("vae", VAEConfig(latent_dim=2), TrainConfig(epochs=3, limit_train=256, batch_size=128), out=out,
+            progress=False, callbacks=[_PoisonSecondEpoch()])
+    assert not (out / "summary.json").exists()  # unfinished: it can be resumed
+    ckpt = torch.load(out / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+    assert ckpt["epoch"] == 0
+    assert all(torch.isfinite(v).all() for v in ckpt["state_dict"].values() if v.is_floating_point())
+
+
+def test_cli_rejects_a_negative_beta(tmp_path, capsys):
+    from latentspace.cli import main
+
+    assert main(["train", "vae", "--beta", "-1", "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "--beta must be at least 0" in err
+    assert not (tmp_path / "r").exists()
+
+
+# ------------------------------------------------------------------ a trained run
+
+
+def test_run_logs_the_loss_terms_per_epoch(tiny_vae_run):
+    with open(tiny_vae_run.metrics_file) as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 1
+    r = {k: float(v) for k, v in rows[0].items() if v}
+    for stage in ("train", "val"):
+        assert {f"{stage}_recon", f"{stage}_kl", f"{stage}_loss"} <= set(r)
+        assert r[f"{stage}_recon"] > 0 and r[f"{stage}_kl"] > 0
+    # validation batches are weighted by size, so the epoch means keep loss = recon + β·KL (β = 2)
+    assert r["val_loss"] == pytest.approx(r["val_recon"] + 2.0 * r["val_kl"], rel=1e-4)
+    assert r["train_loss"] == pytest.approx(r["train_recon"] + 2.0 * r["train_kl"], rel=1e-4)
+
+
+def test_run_records_kl_per_dimension(tiny_vae_run):
+    kl = json.loads((tiny_vae_run.path / "kl_per_dim.json").read_text())
+    (epoch,) = kl["epochs"]
+    assert epoch["epoch"] == 0 and len(epoch["train"]) == len(epoch["val"]) == 4 and len(kl["test"]) == 4
+    assert all(v >= 0 for v in epoch["train"] + epoch["val"] + kl["test"])
+    with open(tiny_vae_run.metrics_file) as f:
+        val_kl = float(next(csv.DictReader(f))["val_kl"])
+    assert sum(epoch["val"]) == pytest.approx(val_kl, rel=1e-4)  # the dimensions add up to the logged KL
+    assert kl["test_active_units"] == sum(v > kl["threshold"] for v in kl["test"])
+
+
+def test_run_figures(tiny_vae_run):
+    summary = tiny_vae_run.summary()
+    assert summary["figures"] == ["figures/loss.png", "figures/reconstructions.png", "figures/kl_per_dim.png"]
+    for f in summary["figures"]:
+        assert (tiny_vae_run.path / f).stat().st_size > 5000
+
+
+def test_evaluate_adds_the_elbo_terms(tiny_vae_run, monkeypatch):
+    from latentspace.analysis.reconstruction import elbo_terms
+    from latentspace.commands import evaluate
+    from latentspace.data.images import load_splits
+    from latentspace.runs import load_run
+
+    run_splits = evaluate.run_splits
+
+    def first_test_images(*args, **kwargs):  # the first 1000 test images keep the test quick
+        splits = run_splits(*args, **kwargs)
+        splits.test = splits.test.head(1000)
+        return splits
+
+    monkeypatch.setattr(evaluate, "run_splits", first_test_images)
+    results = evaluate.evaluate_run(tiny_vae_run.path, n=0)
+    assert {"test_mse", "test_psnr", "test_ssim", "test_recon", "test_kl", "test_loss",
+            "test_active_units"} <= set(results)
+    assert results["test_loss"] == pytest.approx(results["test_recon"] + 2.0 * results["test_kl"])
+    model, _ = load_run(tiny_vae_run.path)
+    test = load_splits(seed=0).test.head(1000)
+    with torch.no_grad():
+        mu, logvar = model.encode_distribution(test.floats())
+    assert results["test_kl"] == pytest.approx(float(kl_divergence(mu, logvar).sum(1).mean()), rel=1e-4)
+    # the sampled reconstruction term is seeded: the same numbers twice
+    again = elbo_terms(model, test)
+    assert again == {k: results[k] for k in again}
+    assert json.loads((tiny_vae_run.path / "evaluation.json").read_text())["test_kl"] == results["test_kl"]
+
+
+def test_loaded_run_encodes_deterministically(tiny_vae_run):
+    from latentspace.runs import load_run
+
+    model, _ = load_run(tiny_vae_run.path)
+    assert isinstance(model, VAE) and model.config.beta == 2.0
+    x = torch.rand(3, 1, 28, 28)
+    assert torch.equal(model.encode(x), model.encode(x))
+    assert np.isfinite(model.sample(2).numpy()).all()

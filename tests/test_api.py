@@ -1,0 +1,43 @@
+"""The Python API's functions, and docs/api.md, whose code is run here as written."""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import latentspace as ls
+from latentspace.errors import LatentspaceError
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "api.md"
+
+
+def test_unknown_training_options_are_one_clear_error():
+    with pytest.raises(LatentspaceError, match="unknown option.*lattent_dim for ae; model options: .*latent_dim"):
+        ls.train("ae", lattent_dim=2)
+
+
+@pytest.mark.integration
+def test_the_api_page_runs_as_written(tmp_path):
+    code = "\n".join(re.findall(r"```python\n(.*?)```", DOC.read_text(), re.S))
+    assert "ls.train(" in code and "ls.sample(" in code and "ls.evaluate(" in code
+    p = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=900)
+    assert p.returncode == 0, p.stderr[-3000:]
+    lines = p.stdout.splitlines()
+    assert lines[0] == "['ae', 'vae', 'gan']" and lines[1] == "['fashion-mnist', 'mnist', 'kmnist']"
+    assert lines[2].startswith("54000 6000 10000")
+    assert "torch.Size([8, 2]) torch.Size([8, 1, 28, 28]) VAE (latent 2, β=1)" in p.stdout
+    assert "True normal True ('loss', 'reconstructions', 'kl_per_dim')" in p.stdout
+    assert "(500, 2)" in p.stdout and "the model's prior" in p.stdout
+    assert (tmp_path / "runs" / "api-vae" / "evaluation.json").is_file()
+
+
+@pytest.mark.integration
+def test_sample_takes_a_model_or_its_run_directory(tiny_ae_run):
+    model = ls.load_run(tiny_ae_run.path)
+    assert model.run.path == tiny_ae_run.path and not model.training
+    a, b = ls.sample(model, 6, seed=2), ls.sample(tiny_ae_run.path, 6, seed=2)
+    assert a.shape == (6, 28, 28) and a.dtype == np.uint8 and np.array_equal(a, b)
