@@ -26,8 +26,8 @@ class FakeVAE(LatentModel):
     """μ = a fixed linear map of the image with a different scale per dimension; log σ² = 0."""
     kind = "fakevae"
 
-    def __init__(self, config: FakeConfig | None = None):
-        super().__init__(config or FakeConfig())
+    def __init__(self, config: FakeConfig | None = None, image_shape: tuple = (1, 28, 28)):
+        super().__init__(config or FakeConfig(), image_shape)
         d = self.latent_dim
         g = torch.Generator().manual_seed(0)
         scales = torch.tensor([SCALES[i % len(SCALES)] for i in range(d)])
@@ -57,8 +57,8 @@ class FakeGAN(LatentModel):
     """A generator only: no encoder, z ~ N(0, I)."""
     kind = "fakegan"
 
-    def __init__(self, config: FakeConfig | None = None):
-        super().__init__(config or FakeConfig(latent_dim=3))
+    def __init__(self, config: FakeConfig | None = None, image_shape: tuple = (1, 28, 28)):
+        super().__init__(config or FakeConfig(latent_dim=3), image_shape)
         self.register_buffer("d", torch.randn(self.latent_dim, 784, generator=torch.Generator().manual_seed(1)))
 
     def encode(self, x):

@@ -8,4 +8,4 @@ from latentspace.data.registry import DATASETS
 def test_names_and_splits():
     assert datasets.names() == list(DATASETS)
     splits = datasets.load("fashion-mnist", limit_train=100, seed=1)
-    assert len(splits.train) == 100 and len(splits.val) == 6000 and splits.test.images.shape == (10000, 28, 28)
+    assert len(splits.train) == 100 and len(splits.val) == 6000 and splits.test.images.shape == (10000, 28, 28, 1)

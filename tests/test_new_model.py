@@ -32,8 +32,8 @@ class LinearAEConfig:
 class LinearAE(LatentModel):
     kind = "linear-ae"
 
-    def __init__(self, config: LinearAEConfig):
-        super().__init__(config)
+    def __init__(self, config: LinearAEConfig, image_shape: tuple = (1, 28, 28)):
+        super().__init__(config, image_shape)
         self.enc = torch.nn.Linear(784, config.latent_dim)
         self.dec = torch.nn.Linear(config.latent_dim, 784)
 

@@ -145,7 +145,8 @@ def model_from_config(cfg: dict):
     spec = MODELS.get(cfg.get("model"))
     if spec is None:
         raise LatentspaceError(f"unknown model kind {cfg.get('model')!r} in run config")
-    return spec.build(config_from_dict(spec.config_cls, cfg.get("model_config", {})))
+    config = config_from_dict(spec.config_cls, cfg.get("model_config", {}))
+    return spec.build(config, cfg.get("image_shape", (1, 28, 28)))  # runs from before image shapes: Fashion-MNIST's
 
 
 def load_weights(path: Path) -> dict:

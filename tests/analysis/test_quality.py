@@ -35,7 +35,7 @@ def reference(net, splits):
 
 @pytest.fixture(scope="session")
 def other_half(splits):
-    return splits.test.images[N:2 * N]
+    return torch.from_numpy(splits.test.arrays(slice(N, 2 * N)))  # N x 28 x 28, as the corruptions expect
 
 
 _cache: dict = {}

@@ -34,7 +34,7 @@ def test_sample_quality_is_deterministic_and_validates(splits):
 
 def test_cli_scores_a_samples_file(tmp_path, capsys, splits):
     path = tmp_path / "samples.npy"
-    np.save(path, splits.train.images[:500].numpy().astype(np.float32) / 255)  # floats in [0, 1] are fine too
+    np.save(path, splits.train.arrays(slice(0, 500)).astype(np.float32) / 255)  # floats in [0, 1] are fine too
     assert main(["evaluate", "--samples", str(path), "--n", "1000", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["fid"] < 5 and out["precision"] > 0.8 and out["n_reference"] == 1000 and out["n_samples"] == 500

@@ -14,7 +14,7 @@ from tests.datafiles import fake_dataset, write_idx
 def test_real_debian_files_load_with_expected_shapes():
     s = load_splits("fashion-mnist", download=False)
     assert (len(s.train), len(s.val), len(s.test)) == (54000, 6000, 10000)
-    assert s.train.images.dtype == torch.uint8 and s.train.images.shape[1:] == (28, 28)
+    assert s.train.images.dtype == torch.uint8 and s.train.images.shape[1:] == (28, 28, 1) and s.train.shape == (1, 28, 28)
     assert s.classes[0] == "T-shirt/top" and s.classes[9] == "Ankle boot"
     assert torch.bincount(s.test.labels).tolist() == [1000] * 10
 

@@ -181,7 +181,7 @@ def test_image_gives_the_test_image_its_reconstruction_and_code(client, app, nam
     assert j["index"] == 7 and j["label"] == int(run.test.labels[7])
     assert j["class_name"] == run.classes[j["label"]]
     np.testing.assert_allclose(j["z"], run.codes[7], rtol=1e-6)
-    np.testing.assert_array_equal(data_url_image(j["image"]), run.test.images[7].numpy())
+    np.testing.assert_array_equal(data_url_image(j["image"]), run.test.arrays(7))
     with torch.inference_mode():
         recon = to_uint8(run.model(run.test.floats([7])))[0]
     np.testing.assert_array_equal(data_url_image(j["reconstruction"]), recon)

@@ -113,13 +113,16 @@ def interpolate(z0: np.ndarray, z1: np.ndarray, steps: int = 10, spherical: bool
 
 @torch.no_grad()
 def decode_latents(model, latents: np.ndarray, batch_size: int = 1000) -> np.ndarray:
-    """N x D codes -> N x 28 x 28 uint8 images."""
+    """N x D codes -> uint8 image arrays (N x H x W, or N x H x W x 3 for colour)."""
     latents = np.asarray(latents, dtype=np.float32)
     if latents.ndim != 2 or latents.shape[1] != model.latent_dim:
         raise LatentspaceError(f"codes of shape {latents.shape} do not fit a latent space of size {model.latent_dim}")
     out = [to_uint8(model.decode(torch.from_numpy(latents[s: s + batch_size]).to(model.device)))
            for s in range(0, len(latents), batch_size)]
-    return np.concatenate(out) if out else np.zeros((0, 28, 28), np.uint8)
+    if not out:
+        c, h, w = model.image_shape
+        return np.zeros((0, h, w) if c == 1 else (0, h, w, c), np.uint8)
+    return np.concatenate(out)
 
 
 def traversal_values(span: float, steps: int) -> np.ndarray:

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from latentspace.data.images import to_float, to_uint8
+from latentspace.data.images import to_float
 from latentspace.errors import LatentspaceError
 
 K_NEAREST = 3
@@ -34,16 +34,21 @@ K_NEAREST = 3
 
 # ---------------------------------------------------------------- features
 
-def check_images(images, what: str = "samples") -> torch.Tensor:
-    """uint8 N x 28 x 28 (or N x 1 x 28 x 28) as a torch tensor; a clear error for anything else."""
+def check_images(images, what: str = "samples", shape: tuple = (1, 28, 28)) -> torch.Tensor:
+    """uint8 images of `shape` (channels, height, width) as an N x H x W x C tensor; given as N x H x W (grey),
+    N x H x W x C or N x C x H x W. A clear error for anything else."""
     if isinstance(images, np.ndarray):
         images = torch.from_numpy(np.ascontiguousarray(images))
     if not isinstance(images, torch.Tensor):
         raise LatentspaceError(f"{what}: expected an array of images, got {type(images).__name__}")
-    if images.dim() == 4 and images.shape[1] == 1:
-        images = images[:, 0]
-    if images.dim() != 3 or tuple(images.shape[1:]) != (28, 28):
-        raise LatentspaceError(f"{what}: expected images of shape N x 28 x 28, got {tuple(images.shape)}")
+    c, h, w = shape
+    if images.dim() == 3:
+        images = images.unsqueeze(-1)
+    elif images.dim() == 4 and images.shape[1] == c and images.shape[-1] != c:
+        images = images.permute(0, 2, 3, 1)  # N x C x H x W
+    if images.dim() != 4 or tuple(images.shape[1:]) != (h, w, c):
+        wanted = f"N x {h} x {w}" + ("" if c == 1 else f" x {c}")
+        raise LatentspaceError(f"{what}: expected images of shape {wanted}, got {tuple(images.shape)}")
     if images.dtype != torch.uint8:
         raise LatentspaceError(f"{what}: expected uint8 pixels (0..255), got {images.dtype} "
                                f"(convert floats in [0, 1] with latentspace.data.to_uint8)")
@@ -52,8 +57,9 @@ def check_images(images, what: str = "samples") -> torch.Tensor:
     return images
 
 
-def load_samples(path) -> torch.Tensor:
-    """Images from a .npy file: uint8 (0..255), or floats in [0, 1]; N x 28 x 28 or N x 1 x 28 x 28."""
+def load_samples(path) -> np.ndarray:
+    """uint8 images from a .npy file of uint8 (0..255) or floats in [0, 1]; their shape is checked against the
+    metric's (`check_images`) when they are scored."""
     try:
         arr = np.load(path, allow_pickle=False)
     except FileNotFoundError:
@@ -61,15 +67,15 @@ def load_samples(path) -> torch.Tensor:
     except (OSError, ValueError) as e:
         raise LatentspaceError(f"{path}: not a readable .npy array ({e})") from None
     if not isinstance(arr, np.ndarray):
-        raise LatentspaceError(f"{path}: holds several arrays (.npz); save one N x 28 x 28 array with np.save")
+        raise LatentspaceError(f"{path}: holds several arrays (.npz); save one array of images with np.save")
     if arr.dtype.kind == "f":
         if arr.size and not (np.isfinite(arr).all() and arr.min() >= 0.0 and arr.max() <= 1.0):
             raise LatentspaceError(f"{path}: float images must lie in [0, 1] (got {np.nanmin(arr):.3g} .. "
                                    f"{np.nanmax(arr):.3g}); or save uint8 pixels 0..255")
-        arr = to_uint8(torch.from_numpy(arr.astype(np.float32)))
+        arr = np.round(arr * 255).astype(np.uint8)
     elif arr.dtype != np.uint8:
         raise LatentspaceError(f"{path}: expected uint8 pixels or floats in [0, 1], got dtype {arr.dtype}")
-    return check_images(arr, str(path))
+    return arr
 
 
 @dataclass

@@ -143,7 +143,7 @@ def run_beta_sweep(sweep: BetaSweepConfig, model_config: VAEConfig | None = None
     from latentspace.figures.vae import plot_beta_traversals
 
     figure = plot_beta_traversals(
-        blocks, traversal_values(sweep.range, sweep.steps), test.images[sweep.image].numpy(),
+        blocks, traversal_values(sweep.range, sweep.steps), test.arrays(sweep.image),
         f"β-VAE traversals (latent {model_config.latent_dim}): test image {sweep.image} ({label}), "
         f"top {sweep.top_k} dimensions by KL over ±{sweep.range:g}σ, others at μ",
         out / "traversals.png")

@@ -56,7 +56,7 @@ def sample_metrics(model, splits, n: int = 10000, seed: int = 0) -> dict:
 
 def evaluate_samples(path, dataset: str = "fashion-mnist", n: int = 10000) -> dict:
     """Score a .npy file of uint8 N x 28 x 28 images, from any model, against the test set."""
-    return {"samples_file": str(path), **sample_quality(load_samples(path), dataset, n=n)}
+    return {"samples_file": str(path), **sample_quality(load_samples(path), dataset, n=n, what=str(path))}
 
 
 # ---------------------------------------------------------------- the reference set's features, cached
@@ -105,7 +105,8 @@ def _array_key(images: torch.Tensor) -> str:
 
 
 def sample_quality(samples, dataset: str = "fashion-mnist", reference=None, n: int | None = 10000,
-                   kid_subsets: int = 100, seed: int = 0, data_dir=None, download: bool = True) -> dict:
+                   kid_subsets: int = 100, seed: int = 0, data_dir=None, download: bool = True,
+                   what: str = "samples") -> dict:
     """FID, KID, precision, recall and class spread of uint8 N x 28 x 28 `samples`.
 
     The reference is the dataset's test set (its first `n` images) unless `reference` (uint8
@@ -113,7 +114,7 @@ def sample_quality(samples, dataset: str = "fashion-mnist", reference=None, n: i
     """
     from latentspace.models.featurenet import load_feature_net
 
-    samples = check_images(samples, "samples")
+    samples = check_images(samples, what)
     net, meta = load_feature_net(dataset)
     if reference is None:
         ref = reference_features(net, meta, dataset, n, data_dir, download)

@@ -1,4 +1,12 @@
-"""Images in memory: uint8 at rest, float in [0, 1] only when a batch is drawn; the seeded splits."""
+"""Images in memory: uint8 at rest, float in [0, 1] only when a batch is drawn; the seeded splits.
+
+Conventions, everywhere in latentspace:
+- at rest, an ImageSet holds uint8 N x H x W x C (C = 1 or 3), possibly backed by a memory map;
+- a model sees float N x C x H x W in [0, 1] (`to_float`; its memory is channels-last for free);
+- an image array given back to the user (figures, .npy files, PNGs) is uint8 N x H x W for grey images and
+  N x H x W x 3 for colour ones (`to_uint8`, `ImageSet.arrays`), as PIL and matplotlib expect.
+An unlabelled set has no classes and every label -1.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -15,14 +23,35 @@ from latentspace.errors import LatentspaceError
 
 @dataclass
 class ImageSet:
-    """uint8 images (N x H x W) and int64 labels, in memory, with the dataset's class names."""
+    """uint8 images (N x H x W x C) and int64 labels (-1 without labels), with the dataset's class names."""
     images: torch.Tensor
     labels: torch.Tensor
     classes: tuple
     name: str = ""
 
+    def __post_init__(self):
+        if self.images.dim() == 3:  # N x H x W: grey images
+            self.images = self.images.unsqueeze(-1)
+        if self.images.dim() != 4 or self.images.shape[-1] not in (1, 3):
+            raise ValueError(f"images must be N x H x W x C with C 1 or 3, got {tuple(self.images.shape)}")
+
     def __len__(self) -> int:
         return len(self.images)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """(channels, height, width) of one image: what the networks are built for."""
+        _, h, w, c = self.images.shape
+        return int(c), int(h), int(w)
+
+    @property
+    def labelled(self) -> bool:
+        return bool(self.classes)
+
+    def arrays(self, index=None) -> np.ndarray:
+        """The images as the user sees them: uint8 N x H x W (grey) or N x H x W x 3."""
+        x = self.images if index is None else self.images[index]
+        return display(x.numpy() if isinstance(x, torch.Tensor) else np.asarray(x))
 
     def subset(self, index) -> "ImageSet":
         index = torch.as_tensor(index, dtype=torch.long)
@@ -33,7 +62,7 @@ class ImageSet:
                                                                  self.name)
 
     def floats(self, index=None) -> torch.Tensor:
-        """Images as float N x 1 x H x W in [0, 1]."""
+        """Images as float N x C x H x W in [0, 1]."""
         x = self.images if index is None else self.images[index]
         return to_float(x)
 
@@ -47,15 +76,23 @@ class ImageSet:
 
 
 def to_float(images_u8: torch.Tensor) -> torch.Tensor:
-    return images_u8.unsqueeze(1).float().div_(255.0).contiguous(memory_format=torch.channels_last)
+    """uint8 N x H x W x C (or N x H x W) to float N x C x H x W in [0, 1], channels-last in memory."""
+    x = images_u8 if images_u8.dim() == 4 else images_u8.unsqueeze(-1)
+    return x.permute(0, 3, 1, 2).float().div_(255.0).contiguous(memory_format=torch.channels_last)
 
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:
-    """Float images in [0, 1] (N x 1 x H x W or N x H x W) to a uint8 N x H x W array."""
+    """Float images in [0, 1], N x C x H x W (or N x H x W), to uint8 image arrays (see `display`)."""
     x = images.detach().float().cpu()
-    if x.dim() == 4:
-        x = x[:, 0]
-    return (x.clamp(0, 1) * 255).round().to(torch.uint8).numpy()
+    if x.dim() == 3:
+        x = x.unsqueeze(1)
+    return display((x.clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy())
+
+
+def display(images: np.ndarray) -> np.ndarray:
+    """uint8 (N x) H x W x C as image arrays: the channel axis dropped when C is 1, kept when it is 3."""
+    images = np.asarray(images)
+    return images[..., 0] if images.ndim >= 3 and images.shape[-1] == 1 else images
 
 
 @dataclass
@@ -66,6 +103,10 @@ class Splits:
     classes: tuple
     name: str
     directory: Path = field(default=None)
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return self.test.shape
 
 
 def train_val_indices(n: int, seed: int, val_fraction: float = 0.1) -> tuple[torch.Tensor, torch.Tensor]:

@@ -141,7 +141,7 @@ def create_app(runs, limit_test: int | None = None, allowed_hosts: list[str] | N
         recon = run.decode(z[None])[0]
         label = int(run.test.labels[i])
         return {"run": run.name, "index": i, "label": label, "class_name": run.classes[label],
-                "z": [float(v) for v in z], "image": png_data_url(run.test.images[i].numpy()),
+                "z": [float(v) for v in z], "image": png_data_url(run.test.arrays(i)),
                 "reconstruction": png_data_url(recon)}
 
     @app.post("/api/decode", response_class=Response,

@@ -191,9 +191,9 @@ def pca_map(codes: np.ndarray, labels: np.ndarray) -> LatentMap:
 # ---------------------------------------------------------------------- PNG
 
 def png_bytes(image_u8: np.ndarray) -> bytes:
-    """A uint8 H x W image as a small PNG (fast: zlib level 1)."""
+    """A uint8 H x W (grey) or H x W x 3 image as a small PNG (fast: zlib level 1)."""
     buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(image_u8), mode="L").save(buf, format="PNG", compress_level=1)
+    Image.fromarray(np.ascontiguousarray(image_u8)).save(buf, format="PNG", compress_level=1)
     return buf.getvalue()
 
 

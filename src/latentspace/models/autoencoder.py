@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from latentspace.models.autoencoder_config import AEConfig
-from latentspace.models.base import LatentModel
+from latentspace.models.base import STUDY_SHAPE, LatentModel
 from latentspace.models.nets import Decoder, Encoder, init_weights
 
 
@@ -15,8 +15,8 @@ class Autoencoder(LatentModel):
 
     kind = "ae"
 
-    def __init__(self, config: AEConfig):
-        super().__init__(config)
+    def __init__(self, config: AEConfig, image_shape: tuple = STUDY_SHAPE):
+        super().__init__(config, image_shape)
         self.encoder = Encoder(config.latent_dim, config.width)
         self.decoder = Decoder(config.latent_dim, config.width)
         init_weights(self, config.init)

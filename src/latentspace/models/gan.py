@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from latentspace.errors import LatentspaceError
-from latentspace.models.base import LatentModel
+from latentspace.models.base import STUDY_SHAPE, LatentModel
 from latentspace.models.gan_config import GANConfig
 from latentspace.models.nets import Discriminator, Generator
 from latentspace.models.optim import make_optimizer
@@ -43,8 +43,8 @@ class GAN(LatentModel):
 
     kind = "gan"
 
-    def __init__(self, config: GANConfig):
-        super().__init__(config)
+    def __init__(self, config: GANConfig, image_shape: tuple = STUDY_SHAPE):
+        super().__init__(config, image_shape)
         if not 0.0 <= config.label_smoothing < 1.0:
             raise LatentspaceError(f"--label-smoothing must be in [0, 1), got {config.label_smoothing}")
         if not (0.0 <= config.beta1 < 1.0 and 0.0 <= config.beta2 < 1.0 and 0.0 <= config.ema_decay < 1.0):

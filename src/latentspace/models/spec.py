@@ -70,8 +70,9 @@ class ModelSpec:
             return getattr(importlib.import_module(module), name)
         return self.module
 
-    def build(self, config):
-        return self.model_class()(config)
+    def build(self, config, image_shape=(1, 28, 28)):
+        """The model for `config` and images of `image_shape` (channels, height, width)."""
+        return self.model_class()(config, image_shape=tuple(image_shape))
 
     def latent_size(self, config) -> int:
         return int(getattr(config, self.latent_field))

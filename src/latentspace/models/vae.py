@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from latentspace.models.base import LatentModel
+from latentspace.models.base import STUDY_SHAPE, LatentModel
 from latentspace.models.gaussian import (
     clamp_logvar,
     kl_to_standard_normal,
@@ -25,8 +25,8 @@ class VAE(LatentModel):
 
     kind = "vae"
 
-    def __init__(self, config: VAEConfig):
-        super().__init__(config)
+    def __init__(self, config: VAEConfig, image_shape: tuple = STUDY_SHAPE):
+        super().__init__(config, image_shape)
         self.encoder = Encoder(config.latent_dim, config.width)  # encoder.head is the μ head
         self.logvar_head = nn.Linear(self.encoder.hidden, config.latent_dim)
         self.decoder = Decoder(config.latent_dim, config.width)

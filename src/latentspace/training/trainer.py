@@ -22,7 +22,7 @@ from latentspace.config import config_from_dict, flag_name, validate_config
 from latentspace.data.images import load_splits
 from latentspace.data.loader import ImageDataModule
 from latentspace.errors import LatentspaceError
-from latentspace.io import CsvLog, write_json
+from latentspace.io import CsvLog, merge_json, write_json
 from latentspace.models import get_spec
 from latentspace.runs import Run, default_run_path, environment, load_weights
 from latentspace.training.callbacks import (
@@ -183,7 +183,8 @@ def fit(kind: str, model_config=None, train_config: TrainConfig | None = None, o
     L.seed_everything(train_config.seed, workers=True, verbose=False)
     splits = load_splits(train_config.dataset, train_config.data_dir, train_config.download,
                          seed=train_config.seed, limit_train=train_config.limit_train)
-    model = spec.build(model_config)
+    merge_json(run.config_file, {"image_shape": list(splits.image_shape)})  # what load_run rebuilds the model for
+    model = spec.build(model_config, splits.image_shape)
     datamodule = ImageDataModule(splits, train_config.batch_size, train_config.seed)
     ckpt_path, log_version = None, ""
     if resume:
