@@ -71,7 +71,8 @@ class ImageSet:
         return to_float(self.images[i : i + 1])[0], self.labels[i]
 
     def __getitems__(self, indices):
-        index = torch.as_tensor(indices, dtype=torch.long)
+        # with the images on a GPU, only the batch's indices travel to it
+        index = torch.as_tensor(indices, dtype=torch.long, device=self.images.device)
         return to_float(self.images[index]), self.labels[index]
 
 

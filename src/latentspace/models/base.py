@@ -51,6 +51,15 @@ class LatentModel(L.LightningModule):
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         return self.decode(self.prior_latents(n, generator).to(self.device))
 
+    channels_last_on_cpu = False  # on a GPU every model takes the channels-last layout (cuDNN's fast path)
+
+    def setup(self, stage=None):
+        on_gpu = self.trainer is not None and self.trainer.strategy.root_device.type == "cuda"
+        if on_gpu or self.channels_last_on_cpu:
+            # the loader's batches are channels-last; weights to match (before the optimizers are made, so
+            # their state takes the same layout)
+            self.to(memory_format=torch.channels_last)
+
     def configure_optimizers(self):
         c = self.config
         return make_optimizer(self.parameters(), c.optimizer, c.lr, c.weight_decay)

@@ -51,12 +51,48 @@ class NonFiniteLoss(LatentspaceError):
 
 
 class FiniteLossGuard(Callback):
-    """Stops training at the first NaN or infinite loss; the last good checkpoint stays untouched."""
+    """Stops training at the first NaN or infinite loss; the last good checkpoint stays untouched.
+
+    On a CPU every step is checked at once. On an accelerator, reading the loss back every step would make
+    the host wait for the device each time: the first bad step is recorded on the device and read back
+    every CHECK_EVERY steps and at the end of the epoch (training stops then, before the next checkpoint)."""
+
+    CHECK_EVERY = 50
+
+    def __init__(self):
+        self.first_bad: torch.Tensor | None = None  # on the device: (step, loss) of the first bad step, or step -1
+        self.steps = 0
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
         loss = outputs.get("loss") if isinstance(outputs, dict) else outputs  # manual optimisation may return none
-        if isinstance(loss, torch.Tensor) and not torch.isfinite(loss).all():
-            raise NonFiniteLoss(f"loss became {float(loss)} at epoch {trainer.current_epoch} step {batch_idx}")
+        if not isinstance(loss, torch.Tensor):
+            return
+        if loss.device.type == "cpu":
+            if not torch.isfinite(loss).all():
+                self._stop(trainer.current_epoch, batch_idx, float(loss))
+            return
+        loss = loss.detach().float()
+        here = torch.stack([torch.tensor(float(batch_idx), device=loss.device), loss])
+        if self.first_bad is None:
+            self.first_bad = torch.tensor([-1.0, 0.0], device=loss.device)
+        fresh = (~torch.isfinite(loss)) & (self.first_bad[0] < 0)
+        self.first_bad = torch.where(fresh, here, self.first_bad)
+        self.steps += 1
+        if self.steps % self.CHECK_EVERY == 0:
+            self._check(trainer)
+
+    def on_train_epoch_end(self, trainer, pl_module):
+        self._check(trainer)
+
+    def _check(self, trainer) -> None:
+        if self.first_bad is not None:
+            step, value = self.first_bad.tolist()
+            if step >= 0:
+                self._stop(trainer.current_epoch, int(step), value)
+
+    @staticmethod
+    def _stop(epoch: int, step: int, value: float):
+        raise NonFiniteLoss(f"loss became {value} at epoch {epoch} step {step}")
 
 
 class RNGState(Callback):

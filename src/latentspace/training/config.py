@@ -7,7 +7,7 @@ from latentspace.config import option
 from latentspace.data.registry import DATASETS
 
 DEVICES = ("auto", "cpu", "cuda", "gpu", "mps")
-PRECISIONS = ("32-true", "32", "16-mixed", "bf16-mixed", "64-true")
+PRECISIONS = ("auto", "32-true", "32", "16-mixed", "bf16-mixed", "64-true")
 
 
 @dataclass
@@ -21,7 +21,8 @@ class TrainConfig:
                                  minimum=0)
     device: str = option("auto", "where to train", choices=DEVICES)
     devices: int = option(1, "number of devices (processes on the CPU); more than 1 trains with DDP", minimum=1)
-    precision: str = option("32-true", "numeric precision", choices=PRECISIONS)
+    precision: str = option("auto", "numeric precision (auto: bf16-mixed on a GPU that has it, else 32-true)",
+                            choices=PRECISIONS)
     dataset: str = option("fashion-mnist", "dataset name", choices=tuple(DATASETS))
     data_dir: str = option(None, "directory holding the IDX files")
     download: bool = option(True, "download the dataset when it is not found")

@@ -50,6 +50,15 @@ def quiet_lightning() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
+def resolve_precision(cfg: TrainConfig, accelerator: str) -> str:
+    """--precision auto: bf16 mixed precision on a CUDA device that supports it (the matrix units' fast path,
+    no loss scaling needed), full float32 everywhere else (on a CPU bf16 is slower for these small networks)."""
+    if cfg.precision != "auto":
+        return cfg.precision
+    cuda = accelerator == "cuda" or (accelerator == "auto" and torch.cuda.is_available())
+    return "bf16-mixed" if cuda and torch.cuda.is_bf16_supported() else "32-true"
+
+
 def check_device(cfg: TrainConfig) -> str:
     """Lightning's accelerator name for --device, or a clear error when that device is absent."""
     accelerator = {"auto": "auto", "cuda": "cuda", "gpu": "cuda"}.get(cfg.device, cfg.device)
@@ -86,7 +95,7 @@ def build_trainer(cfg: TrainConfig, run: Run, progress: bool = True, extra_callb
         accelerator=accelerator,
         devices=cfg.devices,
         strategy="ddp" if cfg.devices > 1 else "auto",
-        precision=cfg.precision,
+        precision=resolve_precision(cfg, accelerator),
         max_epochs=max_epochs or cfg.epochs,
         max_time={"minutes": cfg.max_time} if cfg.max_time else None,
         callbacks=callbacks,
