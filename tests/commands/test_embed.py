@@ -148,3 +148,17 @@ def test_cli_embed_writes_a_figure(tiny_ae_run, tmp_path, capsys):
     assert main(["embed", str(tiny_ae_run.path), "--method", "pca", "--n", str(N), "--out", str(out)]) == 0
     assert out.is_file() and out.stat().st_size > 10_000
     assert "pca.npz" in capsys.readouterr().out
+
+
+def test_a_colour_model_of_an_unlabelled_set_gets_a_map_that_says_unlabelled(tmp_path, monkeypatch):
+    from latentspace.figures import latent
+    from tests.fakes import FakeRGB, fake_colour_test_set, use_fake_data
+    from tests.pixels import assert_shows_something, figure_texts
+
+    register(monkeypatch)
+    use_fake_data(monkeypatch, fake_colour_test_set(150, labelled=False), E)
+    texts = figure_texts(monkeypatch, latent)
+    r = E.embed_figure(fake_run(tmp_path / "rgb", FakeRGB, latent_dim=4), "pca", n=120)
+    assert r["classes"] == () and (r["labels"] == -1).all() and r["latent"].shape == (120, 4)
+    assert_shows_something(r["figure"])
+    assert latent.UNLABELLED in texts

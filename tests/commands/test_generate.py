@@ -12,7 +12,16 @@ from latentspace.commands.generate import generate_run, write_generated
 from latentspace.data.images import run_splits
 from latentspace.errors import LatentspaceError
 from latentspace.runs import load_run
-from tests.fakes import FakeGAN, FakeVAE, fake_run, register
+from tests.fakes import (
+    FakeGAN,
+    FakeRGB,
+    FakeVAE,
+    fake_colour_test_set,
+    fake_run,
+    register,
+    use_fake_data,
+)
+from tests.pixels import assert_coloured, figure_texts
 
 
 @pytest.fixture(scope="module")
@@ -119,3 +128,22 @@ def test_cli_outputs(tiny_ae_run, tmp_path, capsys):
     assert main(["generate", str(tiny_ae_run.path), "--mode", "traverse", "--dims", "0,9"]) == 2
     assert "out of range" in capsys.readouterr().err
     assert main(["generate", str(tiny_ae_run.path), "--mode", "prior", "--out", str(tmp_path / "x.jpg")]) == 2
+
+
+@pytest.mark.parametrize("labelled", [True, False], ids=["labelled", "unlabelled"])
+def test_a_colour_model_generates_colour_arrays_and_figures(tmp_path, monkeypatch, labelled):
+    from latentspace.commands import generate
+    from latentspace.figures import latent
+
+    register(monkeypatch)
+    use_fake_data(monkeypatch, fake_colour_test_set(60, labelled=labelled), generate)
+    texts = figure_texts(monkeypatch, latent)
+    run_dir = fake_run(tmp_path / "rgb", FakeRGB, latent_dim=2)
+    for mode, kw, n in (("prior", {"n": 6}, 6), ("traverse", {"steps": 3}, 9), ("grid", {"steps": 3}, 9),
+                        ("interpolate", {"steps": 4}, 8)):
+        r = generate_run(run_dir, mode, **kw)
+        assert r["images"].shape == (n, 32, 32, 3) and r["images"].dtype == np.uint8, mode
+        assert_coloured(write_generated(r, tmp_path / f"{mode}.png"))
+        assert np.load(write_generated(r, tmp_path / f"{mode}.npy")).shape == (n, 32, 32, 3)
+    assert ("(class 1)" in r["title"]) == labelled  # interpolate: from test image 0 to test image 1
+    assert (latent.UNLABELLED in texts) != labelled  # the grid's map of the test codes

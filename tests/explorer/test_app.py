@@ -82,6 +82,7 @@ def test_runs_lists_names_kinds_and_latent_sizes(client, names):
                                                                                                  True)
     assert (ae2["latent_dim"], ae2["map_method"]) == (2, "latent")
     assert ae["n_test"] == N_TEST and ae["classes"][0] == "T-shirt/top"
+    assert ae["image_shape"] == gan["image_shape"] == [1, 28, 28]
     assert ae["slider_dims"] == [0, 1, 2, 3] and ae["slider_activity"] is None
     assert all(lo < hi for lo, hi in zip(ae["low"], ae["high"]))
     # a VAE: sliders ordered by KL per dimension, most active first
@@ -326,6 +327,51 @@ def test_no_bad_input_gives_a_server_error(client, names):
                     bad(r)
     for path in ("/api/runs/%00/map", "/api/runs/" + "a" * 5000 + "/map", "/api/runs/ae/image/1e3"):
         assert client.get(path).status_code < 500
+
+
+# ---------------------------------------------------------------- colour models, unlabelled sets
+
+@pytest.fixture(scope="module")
+def colour_client(fake_models_in_module):
+    """A colour model of 32 px images on a labelled set, and one of 64 px images on an unlabelled set."""
+    from fastapi.testclient import TestClient
+
+    from latentspace.explorer.app import create_app
+    from latentspace.explorer.served import ServedRun
+    from tests.fakes import FakeRGB, fake_colour_test_set
+
+    big = (3, 64, 64)
+    return TestClient(create_app([
+        ServedRun.from_model("rgb", FakeRGB(), fake_colour_test_set(80)),
+        ServedRun.from_model("rgb64", FakeRGB(image_shape=big), fake_colour_test_set(80, labelled=False, shape=big))]),
+        raise_server_exceptions=False)
+
+
+def assert_rgb(image: np.ndarray, size: int) -> None:
+    """An H x W x 3 image whose red channel differs from its green one (a colour image, not grey in RGB)."""
+    assert image.shape == (size, size, 3) and image.dtype == np.uint8
+    assert (np.abs(image[..., 0].astype(int) - image[..., 1]) > 100).mean() > 0.05
+
+
+def test_runs_give_the_image_shape_and_no_classes_for_an_unlabelled_set(colour_client):
+    rgb, rgb64 = colour_client.get("/api/runs").json()["runs"]
+    assert rgb["image_shape"] == [3, 32, 32] and rgb64["image_shape"] == [3, 64, 64]
+    assert len(rgb["classes"]) == 10 and rgb64["classes"] == []
+    m = colour_client.get("/api/runs/rgb64/map").json()
+    assert m["classes"] == [] and set(m["label"]) == {-1} and len(m["x"]) == 80
+
+
+@pytest.mark.parametrize("run, size", [("rgb", 32), ("rgb64", 64)])
+def test_every_image_endpoint_answers_rgb_pngs_of_the_models_size(colour_client, run, size):
+    assert_rgb(png(colour_client.post("/api/decode", json={"run": run, "z": [0.5, -1, 0, 1, 2]})), size)
+    j = colour_client.get(f"/api/runs/{run}/image/3").json()
+    assert_rgb(data_url_image(j["image"]), size)
+    assert_rgb(data_url_image(j["reconstruction"]), size)
+    assert (j["label"], j["class_name"]) == ((3, "class 3") if run == "rgb" else (-1, None))
+    for im in colour_client.post("/api/sample", json={"run": run, "n": 3, "seed": 1}).json()["images"]:
+        assert_rgb(data_url_image(im["png"]), size)
+    for im in colour_client.post("/api/interpolate", json={"run": run, "from": 0, "to": 5, "steps": 3}).json()["images"]:
+        assert_rgb(data_url_image(im["png"]), size)
 
 
 # ---------------------------------------------------------------- page, hosts, CLI

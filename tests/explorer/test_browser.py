@@ -1,4 +1,5 @@
-"""The explorer page in a real browser: Playwright driving Debian's Chromium (headless, no download)."""
+"""The explorer page in a real browser: Playwright driving Debian's Chromium (headless, no download), over
+grey runs and a colour run of an unlabelled set."""
 from __future__ import annotations
 
 import shutil
@@ -17,22 +18,32 @@ PIXELS = """() => { const img = document.getElementById('decoded');
   const c = document.createElement('canvas'); c.width = img.naturalWidth; c.height = img.naturalHeight;
   const g = c.getContext('2d'); g.drawImage(img, 0, 0);
   return Array.from(g.getImageData(0, 0, c.width, c.height).data.filter((_, k) => k % 4 === 0)); }"""
+# All four channels (RGBA) of an image element's pixels, and how the page draws it.
+RGBA = """(img) => { const c = document.createElement('canvas'); c.width = img.naturalWidth; c.height = img.naturalHeight;
+  const g = c.getContext('2d'); g.drawImage(img, 0, 0);
+  return Array.from(g.getImageData(0, 0, c.width, c.height).data); }"""
+DRAWN = """(img) => { const s = getComputedStyle(img);
+  return {natural: [img.naturalWidth, img.naturalHeight], css: [parseFloat(s.width), parseFloat(s.height)],
+          rendering: s.imageRendering}; }"""
+KEEP = Path("/tmp/latentspace-explorer-screenshots")  # screenshots for a person to look at after the run
 
 
 @pytest.fixture(scope="module")
 def server(fake_models_in_module, tiny_ae2_run, tiny_ae_run, tmp_path_factory):
-    """The app over a 2-D run and a 4-D run, served by uvicorn on a free 127.0.0.1 port in a thread."""
+    """The app over a 2-D run, a 4-D run, a GAN and a colour model (32 px) of an unlabelled set, served by
+    uvicorn on a free 127.0.0.1 port in a thread."""
     import uvicorn
 
     from latentspace.explorer.app import create_app
     from latentspace.explorer.serve import bind
     from latentspace.explorer.served import ServedRun
     from tests.conftest import pristine_copy
-    from tests.fakes import FakeGAN
+    from tests.fakes import FakeGAN, FakeRGB, fake_colour_test_set
 
     root = tmp_path_factory.mktemp("explorer-runs")
     app = create_app([pristine_copy(tiny_ae2_run, root / tiny_ae2_run.name),
-                      pristine_copy(tiny_ae_run, root / tiny_ae_run.name), ServedRun.from_model("gan", FakeGAN(), None)],
+                      pristine_copy(tiny_ae_run, root / tiny_ae_run.name), ServedRun.from_model("gan", FakeGAN(), None),
+                      ServedRun.from_model("rgb", FakeRGB(), fake_colour_test_set(300, labelled=False))],
                      limit_test=1000, allowed_hosts=["127.0.0.1", "localhost"])
     sock = bind("127.0.0.1", 0)
     srv = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
@@ -159,8 +170,69 @@ def test_map_click_slider_interpolation_and_run_switch(server, page, tmp_path):
     shot = tmp_path / "explorer.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
-    keep = Path("/tmp/latentspace-explorer-screenshots")  # for a person to look at after the run
-    keep.mkdir(exist_ok=True)
-    for f in tmp_path.glob("*.png"):
-        shutil.copy(f, keep / f.name)
+    keep_screenshots(tmp_path)
+    assert page.errors == [], page.errors
+
+
+def keep_screenshots(folder: Path) -> None:
+    KEEP.mkdir(exist_ok=True)
+    for f in folder.glob("*.png"):
+        shutil.copy(f, KEEP / f.name)
+
+
+def assert_rgb_and_crisp(page, selector: str, size: int) -> None:
+    """The image is colour (its red channel differs from its green one), `size` pixels square, and shown at
+    a whole multiple of that size (at least twice) with pixelated rendering."""
+    img = page.locator(selector)
+    rgba = img.evaluate(RGBA)
+    assert len(rgba) == size * size * 4, selector
+    red, green = rgba[0::4], rgba[1::4]
+    assert sum(abs(r - g) > 100 for r, g in zip(red, green)) > 0.05 * size * size, f"{selector} is not in colour"
+    drawn = img.evaluate(DRAWN)
+    assert drawn["natural"] == [size, size], (selector, drawn)
+    for css in drawn["css"]:
+        assert css >= 2 * size and css % size == 0, (selector, drawn)
+    assert drawn["rendering"] == "pixelated", (selector, drawn)
+
+
+def test_a_colour_run_shows_rgb_images_scaled_up_crisply_and_an_unlabelled_legend(server, page, tmp_path):
+    url, _ = server
+    page.goto(url)
+    wait_decode_after(page, 0)
+    page.select_option("#run-select", "rgb")
+    page.wait_for_function("() => document.getElementById('run-info').textContent.includes('colour 32 × 32')",
+                           timeout=15000)
+    page.wait_for_function("() => document.getElementById('map-title').textContent.includes('PCA')", timeout=15000)
+    assert page.locator("#legend li").count() == 1 and page.inner_text("#legend").strip() == "unlabelled"
+    n = decodes(page)
+    click_map(page, 0.55, 0.45)
+    wait_decode_after(page, n)
+    page.wait_for_function("() => !document.getElementById('original-fig').hidden"
+                           " && document.getElementById('original').complete"
+                           " && document.getElementById('reconstruction').complete", timeout=15000)
+    assert page.inner_text("#original-caption").startswith("test image #")
+    for selector in ("#decoded", "#original", "#reconstruction"):
+        assert_rgb_and_crisp(page, selector, 32)
+    # strips: an interpolation between two test images and samples from the prior, in colour as well
+    page.click("#set-a")
+    click_map(page, 0.25, 0.75)
+    page.click("#set-b")
+    page.wait_for_function("() => [...document.querySelectorAll('#interp-strip img')].filter(i => i.complete"
+                           " && i.naturalWidth).length === 10", timeout=15000)
+    page.click("#sample")
+    page.wait_for_function("() => [...document.querySelectorAll('#sample-strip img')].filter(i => i.complete"
+                           " && i.naturalWidth).length === 10", timeout=15000)
+    for selector in ("#interp-strip img >> nth=0", "#interp-strip img >> nth=9", "#sample-strip img >> nth=4"):
+        assert_rgb_and_crisp(page, selector, 32)
+    n = decodes(page)
+    page.click("#sample-strip img >> nth=2")
+    wait_decode_after(page, n)
+    assert_rgb_and_crisp(page, "#decoded", 32)
+    assert page.locator("#original-fig").is_hidden()  # a sample has no test image
+    n = decodes(page)
+    click_map(page, 0.8, 0.3)  # back to a test image, for the screenshot
+    wait_decode_after(page, n)
+    page.wait_for_function("() => !document.getElementById('original-fig').hidden", timeout=15000)
+    page.screenshot(path=str(tmp_path / "explorer-colour.png"), full_page=True)
+    keep_screenshots(tmp_path)
     assert page.errors == [], page.errors

@@ -49,6 +49,18 @@ def test_a_gaussian_posterior_orders_its_sliders_by_activity_and_a_gan_gets_nois
     assert gan.info()["slider_dims"] == list(range(MAX_SLIDERS)) and (gan.high == NOISE_RANGE).all()
 
 
+def test_a_colour_model_of_an_unlabelled_set_is_served_with_its_image_shape():
+    from latentspace.explorer.served import ServedRun
+    from tests.fakes import FakeRGB, fake_colour_test_set
+
+    rgb = ServedRun.from_model("rgb", FakeRGB(), fake_colour_test_set(40, labelled=False))
+    assert rgb.image_shape == (3, 32, 32) and rgb.info()["image_shape"] == [3, 32, 32]
+    assert rgb.info()["classes"] == [] and rgb.class_name(-1) is None and set(rgb.map.labels) == {-1}
+    assert rgb.decode(rgb.codes[:2]).shape == (2, 32, 32, 3)
+    labelled = ServedRun.from_model("rgb", FakeRGB(), fake_colour_test_set(40))
+    assert labelled.class_name(3) == "class 3"
+
+
 def test_samples_are_the_one_samplers_codes():
     import torch
 
@@ -70,4 +82,7 @@ def test_png_images_round_trip():
 
     image = np.arange(28 * 28, dtype=np.uint8).reshape(28, 28)
     assert np.array_equal(np.asarray(Image.open(io.BytesIO(png_bytes(image)))), image)
+    colour = np.random.default_rng(0).integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    with Image.open(io.BytesIO(png_bytes(colour))) as im:
+        assert im.mode == "RGB" and np.array_equal(np.asarray(im), colour)
     assert png_data_url(image).startswith("data:image/png;base64,")

@@ -21,7 +21,16 @@ from latentspace.training.figures import (
     StepLosses,
     first_of_each_class,
 )
-from tests.fakes import FakeConfig, FakeGAN, FakeVAE, fake_test_set
+from tests.fakes import (
+    FakeConfig,
+    FakeGAN,
+    FakeRGB,
+    FakeVAE,
+    fake_colour_test_set,
+    fake_splits,
+    fake_test_set,
+)
+from tests.pixels import assert_coloured
 
 
 class _Strategy:
@@ -37,6 +46,8 @@ def trainer(epoch=0, **kw):
 def test_first_of_each_class_then_the_next_images():
     images = ImageSet(torch.zeros(6, 28, 28, dtype=torch.uint8), torch.tensor([2, 0, 2, 1, 0, 1]), ("a", "b", "c"))
     assert first_of_each_class(images, 3) == [1, 3, 0] and first_of_each_class(images, 5) == [1, 3, 0, 2, 4]
+    unlabelled = ImageSet(torch.zeros(6, 28, 28, dtype=torch.uint8), torch.full((6,), -1), ())
+    assert first_of_each_class(unlabelled, 4) == [0, 1, 2, 3]
 
 
 def test_step_losses_log_every_step_and_cut_back_on_resume(tmp_path, fake_models):
@@ -100,3 +111,13 @@ def test_samples_and_reconstructions_are_drawn_from_the_contract(tmp_path, fake_
     for png in (samples, recon):
         pixels = np.asarray(Image.open(png).convert("L"))
         assert pixels.std() > 10, f"{png.name} shows nothing"
+
+
+def test_a_colour_model_draws_coloured_samples_and_reconstructions_also_of_an_unlabelled_set(tmp_path, fake_models):
+    run = Run(tmp_path)
+    model = FakeRGB()
+    (samples,) = Samples(run).finish(model, None)
+    assert_coloured(samples)
+    for labelled in (True, False):
+        (recon,) = Reconstructions(run).finish(model, fake_splits(fake_colour_test_set(30, labelled=labelled)))
+        assert_coloured(recon)

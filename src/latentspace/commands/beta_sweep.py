@@ -139,12 +139,13 @@ def run_beta_sweep(sweep: BetaSweepConfig, model_config: VAEConfig | None = None
         row, block = analyse_beta(run, test, sweep)
         rows.append(row)
         blocks.append(block)
-    label = test.classes[int(test.labels[sweep.image])]
+    label = test.classes[int(test.labels[sweep.image])] if test.labelled else None  # None: an unlabelled set
     from latentspace.figures.vae import plot_beta_traversals
 
     figure = plot_beta_traversals(
         blocks, traversal_values(sweep.range, sweep.steps), test.arrays(sweep.image),
-        f"β-VAE traversals (latent {model_config.latent_dim}): test image {sweep.image} ({label}), "
+        f"β-VAE traversals (latent {model_config.latent_dim}): test image {sweep.image}"
+        f"{f' ({label})' if label else ''}, "
         f"top {sweep.top_k} dimensions by KL over ±{sweep.range:g}σ, others at μ",
         out / "traversals.png")
     write_text(out / "table.md", markdown_table(rows))

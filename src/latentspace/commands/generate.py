@@ -1,8 +1,8 @@
 """`latentspace generate RUN`: new images from a run: traverse two latent dimensions, a 2-D lattice, prior
 samples (the one sampler: a Gaussian mixture on the codes of a model without a prior), interpolations.
 
-`generate_run` returns a dict of arrays and labels; `write_generated` turns it into a PNG figure or an
-N x 28 x 28 uint8 .npy array.
+`generate_run` returns a dict of arrays and labels; `write_generated` turns it into a PNG figure or a uint8
+.npy array of the images (N x H x W grey, N x H x W x 3 colour).
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from latentspace.runs import load_run
 
 
 def _image_label(images, k: int) -> str:
-    return f"test image {k} ({images.classes[int(images.labels[k])]})"
+    return f"test image {k} ({images.classes[int(images.labels[k])]})" if images.labelled else f"test image {k}"
 
 
 def _check_image(k: int, n: int, flag: str) -> int:
@@ -32,7 +32,7 @@ def _check_image(k: int, n: int, flag: str) -> int:
 
 def generate_run(run_path, mode: str, dims=(0, 1), steps: int = 10, image: int = 0, bounds=None, n: int = 64,
                  src: int = 0, dst: int = 1, seed: int = 0, n_components: int = 10) -> dict:
-    """Images of one generation mode: {"images": N x 28 x 28 uint8, "title", "mode", ...layout}."""
+    """Images of one generation mode: {"images": uint8 N x H x W (x 3 for colour), "title", "mode", ...layout}."""
     if mode not in MODES:
         raise LatentspaceError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
     model, run = load_run(run_path)
@@ -93,7 +93,7 @@ def check_out(out) -> Path:
 
 
 def write_generated(result: dict, out) -> Path:
-    """`out` .npy: the images as N x 28 x 28 uint8; .png: the mode's figure."""
+    """`out` .npy: the images as they are (uint8 N x H x W, or N x H x W x 3); .png: the mode's figure."""
     out = check_out(out)
     if out.suffix.lower() == ".npy":
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -120,7 +120,8 @@ def create_app(runs, limit_test: int | None = None, allowed_hosts: list[str] | N
 
     @app.get("/api/runs")
     def list_runs():
-        """Served runs: name, model kind, latent size, what the page can offer for each."""
+        """Served runs: name, model kind, latent size, image shape (channels, height, width), class names
+        (none for an unlabelled set), what the page can offer for each."""
         return {"runs": [r.info() for r in served]}
 
     @app.get("/api/runs/{name}/map")
@@ -134,13 +135,14 @@ def create_app(runs, limit_test: int | None = None, allowed_hosts: list[str] | N
 
     @app.get("/api/runs/{name}/image/{i}")
     def get_image(name: str, i: int):
-        """Test image i, its reconstruction and its latent code."""
+        """Test image i (PNG, grey or RGB), its reconstruction and its latent code; class_name is null in an
+        unlabelled set (label -1)."""
         run = get_run(name)
         i = check_index(run, i)
         z = run.code_of(i)
         recon = run.decode(z[None])[0]
         label = int(run.test.labels[i])
-        return {"run": run.name, "index": i, "label": label, "class_name": run.classes[label],
+        return {"run": run.name, "index": i, "label": label, "class_name": run.class_name(label),
                 "z": [float(v) for v in z], "image": png_data_url(run.test.arrays(i)),
                 "reconstruction": png_data_url(recon)}
 

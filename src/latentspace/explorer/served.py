@@ -52,7 +52,8 @@ class ServedRun:
     latent_dim: int
     has_encoder: bool
     can_sample: bool
-    classes: tuple
+    classes: tuple                       # () for an unlabelled set (its labels are all -1)
+    image_shape: tuple = (1, 28, 28)     # (channels, height, width) of the model's images
     test: ImageSet | None = None
     codes: np.ndarray | None = None      # N x d float32: encode(test)
     map: LatentMap | None = None
@@ -78,7 +79,7 @@ class ServedRun:
         classes = tuple(test.classes) if test is not None else ()
         served = cls(name=name, model=model, kind=spec.kind, latent_dim=d, has_encoder=spec.encoder,
                      can_sample=spec.prior is not None or (spec.encoder and train is not None), classes=classes,
-                     path=path, train=train)
+                     image_shape=tuple(int(v) for v in model.image_shape), path=path, train=train)
         served.order = list(range(d))
         if spec.encoder and test is not None and len(test):
             served.test = test
@@ -104,6 +105,7 @@ class ServedRun:
             "map_method": self.map.method if self.map is not None else None,
             "n_test": len(self.test) if self.test is not None else 0,
             "classes": list(self.classes),
+            "image_shape": list(self.image_shape),  # the page sizes its images from it
             "slider_dims": self.order[:MAX_SLIDERS],
             "slider_activity": self.activity[:MAX_SLIDERS] if self.activity is not None else None,
             "low": [round(float(v), 4) for v in self.low], "high": [round(float(v), 4) for v in self.high],
@@ -117,8 +119,12 @@ class ServedRun:
                 "y": np.round(m.points[:, 1].astype(np.float64), 4).tolist(),
                 "label": m.labels.tolist(), "index": m.index.tolist(), "classes": list(self.classes)}
 
+    def class_name(self, label: int) -> str | None:
+        """The name of a test image's class; None in an unlabelled set."""
+        return self.classes[label] if self.classes else None
+
     def decode(self, z: np.ndarray) -> np.ndarray:
-        """Latent codes (n x d) to uint8 images (n x H x W)."""
+        """Latent codes (n x d) to uint8 image arrays (n x H x W grey, n x H x W x 3 colour)."""
         with self.lock, torch.inference_mode():
             return to_uint8(self.model.decode(torch.from_numpy(np.ascontiguousarray(z, np.float32))))
 

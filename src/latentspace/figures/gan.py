@@ -15,7 +15,8 @@ from latentspace.figures.plots import (  # plots sets the Agg backend
 
 
 def progress_frame(images: np.ndarray, path: Path, epoch: int, title: str) -> Path:
-    """The fixed-noise batch (uint8 images) decoded after `epoch` (0-based), as one titled grid."""
+    """The fixed-noise batch (uint8 image arrays, grey or colour) decoded after `epoch` (0-based), as one
+    titled grid."""
     n = len(images)
     nrow = int(np.ceil(np.sqrt(n)))
     return plot_grid_image(images, nrow, f"{title}: fixed noise after epoch {epoch + 1}", path,
@@ -23,7 +24,8 @@ def progress_frame(images: np.ndarray, path: Path, epoch: int, title: str) -> Pa
 
 
 def progress_gif(frames_dir: Path, path: Path, ms_per_frame: int = 400) -> Path | None:
-    """One GIF frame per epoch, from figures/progress/epoch_NNN.png in epoch order (None if there are none)."""
+    """One GIF frame per epoch, from figures/progress/epoch_NNN.png in epoch order (None if there are none);
+    the frames are read as RGB, so colour images keep their colours (a palette of their own per frame)."""
     from PIL import Image
 
     frames = sorted(Path(frames_dir).glob("epoch_*.png"), key=lambda p: int(p.stem.split("_")[1]))
@@ -106,5 +108,6 @@ def step_loss_figure(s: dict[str, np.ndarray], title: str, path: Path) -> Path:
 
 
 def samples_figure(images: np.ndarray, path: Path, title: str, nrow: int = 8) -> Path:
+    """Samples (grey or colour image arrays) as one grid, `nrow` per row."""
     return plot_grid_image(images, nrow, title, path, xlabel=f"{len(images)} images, each from new noise")
 

@@ -44,7 +44,8 @@ class LossCurves(RunFigure):
 
 
 def first_of_each_class(images: ImageSet, n: int) -> list[int]:
-    """Indices of the first image of each class, in class order, topped up with the next images."""
+    """Indices of the first image of each class, in class order, topped up with the next images (an
+    unlabelled set: its first n images)."""
     labels = images.labels.tolist()
     chosen = [labels.index(c) for c in range(len(images.classes)) if c in labels][:n]
     extra = [i for i in range(len(labels)) if i not in set(chosen)][: n - len(chosen)]
@@ -52,7 +53,8 @@ def first_of_each_class(images: ImageSet, n: int) -> list[int]:
 
 
 class Reconstructions(RunFigure):
-    """reconstructions.png: the first test image of each class above its reconstruction (study fig. 1)."""
+    """reconstructions.png: the first test image of each class above its reconstruction (study fig. 1);
+    of an unlabelled set, its first test images, without class names."""
 
     @torch.no_grad()
     def finish(self, model, splits, n: int = 10):
@@ -62,7 +64,7 @@ class Reconstructions(RunFigure):
         index = first_of_each_class(test, n)
         x = test.floats(index)
         recon = model.decode(model.encode(x.to(model.device)))
-        names = [test.classes[int(test.labels[i])] for i in index]
+        names = [test.classes[int(test.labels[i])] for i in index] if test.labelled else None
         return [plot_image_rows([to_uint8(x), to_uint8(recon)], ["original", "reconstruction"],
                                 f"{model.title()}: test images and their reconstructions",
                                 self.run.figures / "reconstructions.png", col_labels=names)]

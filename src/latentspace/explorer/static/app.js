@@ -5,7 +5,11 @@ const COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"
                 "#bcbd22", "#17becf"];
 const AXES = { latent: ["z[0]", "z[1]"], pca: ["PCA 1", "PCA 2"], tsne: ["t-SNE 1", "t-SNE 2"],
                umap: ["UMAP 1", "UMAP 2"] };
+const UNLABELLED = "#4c72b0";  // every point of an unlabelled set (no classes, labels -1)
 const PAD = 48;  // canvas margin (CSS pixels) for the axes
+// Images are shown at a whole multiple of their size (crisp pixels, CSS image-rendering: pixelated),
+// the largest one that fits these many CSS pixels: 4x for 32 px images, 2x for 64 px, 5x for 28 px.
+const IMAGE_PX = 144, STRIP_PX = 96;
 
 const $ = (id) => document.getElementById(id);
 const state = {
@@ -29,6 +33,22 @@ async function api(path, body) {
   }
   return res.headers.get("Content-Type").startsWith("image/") ? res.blob() : res.json();
 }
+
+// ---------------------------------------------------------------- image sizes, classes
+
+function displayScale(size, target) { return Math.max(1, Math.floor(target / size)); }
+
+// CSS sizes of the decoded, test and reconstructed images and of the strips' images, from the run's image shape
+function sizeImages(run) {
+  const [, h, w] = run.image_shape, side = Math.max(h, w), root = document.documentElement.style;
+  const big = displayScale(side, IMAGE_PX), small = displayScale(side, STRIP_PX);
+  root.setProperty("--image-w", `${w * big}px`); root.setProperty("--image-h", `${h * big}px`);
+  root.setProperty("--strip-w", `${w * small}px`); root.setProperty("--strip-h", `${h * small}px`);
+}
+
+const pointColor = (label) => (state.run.classes.length && label >= 0 ? COLORS[label % COLORS.length] : UNLABELLED);
+// "test image #12 (Coat)", or "test image #12" in an unlabelled set
+const imageName = (info) => `test image #${info.index}` + (info.class_name ? ` (${info.class_name})` : "");
 
 function showError(e) {
   const box = $("error");
@@ -87,8 +107,11 @@ async function loadRun(name) {
   state.a = state.b = null; state.images = new Map();
   $("interp-strip").replaceChildren(); $("sample-strip").replaceChildren();
   $("interp-ends").textContent = "pick A and B";
-  $("run-info").textContent = `${run.kind}, latent ${run.latent_dim}` +
-    (run.has_map ? `, ${run.n_test} test images, map: ${run.map_method}` : ", no encoder");
+  const [c, h, w] = run.image_shape;
+  sizeImages(run);
+  $("run-info").textContent = `${run.kind}, latent ${run.latent_dim}, ${c === 3 ? "colour" : "grey"} ${w} × ${h} images`
+    + (run.classes.length ? "" : ", unlabelled")
+    + (run.has_map ? `, ${run.n_test} test images, map: ${run.map_method}` : ", no encoder");
   $("sample").hidden = !run.can_sample;
   $("samples-block").hidden = !run.can_sample;
   $("map").hidden = !run.has_map; $("legend").hidden = !run.has_map; $("map-help").hidden = !run.has_map;
@@ -143,7 +166,7 @@ function prepareMap() {
   g.globalAlpha = m.x.length > 3000 ? 0.55 : 0.8;
   for (let k = 0; k < m.x.length; k++) {
     const [cx, cy] = toCanvas(m.x[k], m.y[k]);
-    g.fillStyle = COLORS[m.label[k] % COLORS.length];
+    g.fillStyle = pointColor(m.label[k]);
     g.fillRect(cx - r, cy - r, 2 * r, 2 * r);
   }
   g.globalAlpha = 1;
@@ -208,13 +231,15 @@ function drawMap() {
 function drawLegend() {
   const ul = $("legend");
   ul.replaceChildren();
-  state.run.classes.forEach((name, c) => {
+  const entries = state.run.classes.length ? state.run.classes.map((name, c) => [name, pointColor(c)])
+    : [["unlabelled", UNLABELLED]];
+  for (const [name, color] of entries) {
     const li = document.createElement("li");
     const sw = document.createElement("span");
-    sw.className = "swatch"; sw.style.background = COLORS[c % COLORS.length];
+    sw.className = "swatch"; sw.style.background = color;
     li.append(sw, document.createTextNode(name));
     ul.appendChild(li);
-  });
+  }
 }
 
 function nearestPoint(x, y) {
@@ -243,7 +268,7 @@ async function imageInfo(i) {
 
 function showImage(info) {
   $("original").src = info.image; $("reconstruction").src = info.reconstruction;
-  $("original-caption").textContent = `test image #${info.index}: ${info.class_name}`;
+  $("original-caption").textContent = imageName(info);
   $("original-fig").hidden = $("recon-fig").hidden = false;
 }
 
@@ -269,7 +294,7 @@ async function onMapMove(ev) {
       if (state.hover !== shown) continue;
       showImage(info);
       decodeLive(info.z);
-      $("selection-info").textContent = `hover: test image #${shown} (${info.class_name})`;
+      $("selection-info").textContent = `hover: ${imageName(info)}`;
     }
   } catch (e) { showError(e); }
   finally { hovering.busy = false; }
@@ -296,7 +321,7 @@ async function onMapClick(ev) {
 async function selectImage(i) {
   try {
     const info = await imageInfo(i);
-    select({ z: info.z, index: i, label: `test image #${i} (${info.class_name})`, info });
+    select({ z: info.z, index: i, label: imageName(info), info });
   } catch (e) { showError(e); }
 }
 
