@@ -144,7 +144,7 @@ def inception_features(images, batch_size: int = 50, device=None, progress: bool
 
     Batched (the preprocessing too, so memory stays at one batch), on torch's threads
     (torch.get_num_threads(), every core by default), with a tqdm bar and its ETA on stderr.
-    Deterministic on CPU: the same images give bitwise the same features.
+    Deterministic on CPU: the same images and batch size give bitwise the same features.
     """
     from tqdm import tqdm
 
