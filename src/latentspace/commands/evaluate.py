@@ -2,15 +2,21 @@
 the sample metrics of a file of images.
 
 Which metrics apply is read from the model's spec: reconstruction (MSE, PSNR, SSIM) with an encoder, the
-ELBO terms with a Gaussian posterior, and sample quality (FID, KID, precision/recall, class spread) for
-any model that can sample. The test set's features in the metric network are cached per process and on
-disk (in the cache directory), keyed by the network's weights.
+ELBO terms with a Gaussian posterior, and sample quality for any model that can sample, in one of two
+feature spaces:
+- `ours` (the default): FID, KID, precision/recall and class spread in our own metric network's features,
+  the yardstick that means something on this data;
+- `inception`: FID and KID in InceptionV3 pool features with the literature's protocol
+  (`analysis.inception.PROTOCOL`), the numbers papers report, keys `inception_fid`, `inception_kid`.
+The test set's features are cached per process and on disk (in the cache directory), keyed by the network's
+weights (and, for Inception, the protocol and N).
 """
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from latentspace.analysis.quality import (
@@ -25,6 +31,7 @@ from latentspace.analysis.quality import (
 from latentspace.analysis.reconstruction import elbo_terms, reconstruction_metrics
 from latentspace.analysis.samplers import sample_images
 from latentspace.data.images import load_splits, run_splits
+from latentspace.errors import LatentspaceError
 from latentspace.io import atomic_path, cache_root, merge_json
 from latentspace.models import spec_of
 from latentspace.runs import load_run
@@ -32,7 +39,10 @@ from latentspace.runs import load_run
 _CACHE_VERSION = 2  # bump when the cached reference features or radii would be computed differently
 
 
-def evaluate_run(path, n: int = 10000) -> dict:
+FEATURES = ("ours", "inception")
+
+
+def evaluate_run(path, n: int = 10000, features: str = "ours") -> dict:
     model, run = load_run(path)
     train = run.config()["train"]
     splits = run_splits(train)  # the images it was trained on: its mixture sampler is fitted on their codes
@@ -43,20 +53,28 @@ def evaluate_run(path, n: int = 10000) -> dict:
     if spec.gaussian_posterior:
         results.update(elbo_terms(model, splits.test))
     if n and spec.can_sample:
-        results.update(sample_metrics(model, splits, n, seed=train["seed"]))
+        results.update(sample_metrics(model, splits, n, seed=train["seed"], features=features))
     merge_json(run.path / "evaluation.json", results)
     return results
 
 
-def sample_metrics(model, splits, n: int = 10000, seed: int = 0) -> dict:
-    """FID, KID, precision/recall and class spread of n samples of the model against the test set."""
+def sample_metrics(model, splits, n: int = 10000, seed: int = 0, features: str = "ours") -> dict:
+    """Sample quality of n samples of the model against the test set, in `features` (FEATURES)."""
     samples, how = sample_images(model, n, splits.train, seed=seed)
-    return {**sample_quality(samples, splits.name, n=n, seed=seed), "sampler": how}
+    score = inception_quality if _check_features(features) == "inception" else sample_quality
+    return {**score(samples, splits.name, n=n, seed=seed), "sampler": how}
 
 
-def evaluate_samples(path, dataset: str = "fashion-mnist", n: int = 10000) -> dict:
-    """Score a .npy file of uint8 N x 28 x 28 images, from any model, against the test set."""
-    return {"samples_file": str(path), **sample_quality(load_samples(path), dataset, n=n, what=str(path))}
+def evaluate_samples(path, dataset: str = "fashion-mnist", n: int = 10000, features: str = "ours") -> dict:
+    """Score a .npy file of uint8 images, from any model, against the dataset's test set."""
+    score = inception_quality if _check_features(features) == "inception" else sample_quality
+    return {"samples_file": str(path), **score(load_samples(path), dataset, n=n, what=str(path))}
+
+
+def _check_features(features: str) -> str:
+    if features not in FEATURES:
+        raise LatentspaceError(f"--features must be one of {', '.join(FEATURES)}, got {features!r}")
+    return features
 
 
 # ---------------------------------------------------------------- the reference set's features, cached
@@ -132,3 +150,52 @@ def sample_quality(samples, dataset: str = "fashion-mnist", reference=None, n: i
     out["reference"] = ref.description
     out["feature_net"] = f"{dataset} ({meta['weights_sha256'][:12]}, test accuracy {meta.get('test_accuracy')})"
     return out
+
+
+# ---------------------------------------------------------------- Inception features, the literature's protocol
+
+def inception_reference(dataset: str, n: int | None = 10000, data_dir=None, download: bool = True):
+    """Inception features of the first n test images: from the disk cache, or computed once (slow on a CPU:
+    minutes per thousand images). The cache file is keyed by dataset, n, the weights' hash and the protocol,
+    and holds `features` (float32: the network's output, lossless), `mu` and `sigma` (float64, the names
+    pytorch-fid reads) and what it was made with."""
+    from latentspace.analysis import inception as I
+
+    test = load_splits(dataset, data_dir, download).test
+    n = len(test) if n is None else min(int(n), len(test))
+    protocol_key = hashlib.sha256(I.PROTOCOL.encode()).hexdigest()[:12]
+    path = cache_root() / "inception" / f"{dataset}-test{n}-w{I.weights_sha256()[:12]}-p{protocol_key}.npz"
+    try:
+        with np.load(path, allow_pickle=False) as saved:
+            if str(saved["protocol"]) == I.PROTOCOL and saved["features"].shape == (n, I.FEATURE_DIM):
+                return saved["features"].astype(np.float64), path
+    except Exception:  # missing, damaged or made otherwise: computed again
+        pass
+    feats32 = I.inception_features(test.images[:n], device=_device()).astype(np.float32)
+    feats = feats32.astype(np.float64)
+    try:
+        with atomic_path(path) as tmp:
+            np.savez(tmp, features=feats32, mu=feats.mean(0), sigma=np.cov(feats, rowvar=False),
+                     protocol=np.array(I.PROTOCOL), weights_sha256=np.array(I.weights_sha256()),
+                     dataset=np.array(dataset), n=np.array(n))
+    except OSError:
+        pass  # a read-only cache only costs time
+    return feats, path
+
+
+def inception_quality(samples, dataset: str = "fashion-mnist", n: int | None = 10000, seed: int = 0,
+                      kid_subsets: int = 100, data_dir=None, download: bool = True, what: str = "samples") -> dict:
+    """Inception FID and KID of uint8 samples against the first n test images, with a note on FID's bias at this
+    N (KID is unbiased: compare it when N differs)."""
+    from latentspace.analysis import inception as I
+
+    real, path = inception_reference(dataset, n, data_dir, download)
+    fake = I.inception_features(I.as_images(samples, what), device=_device())
+    out = I.fid_kid_from_features(real, fake, kid_subsets=kid_subsets, seed=seed)
+    return {"inception_fid": out["fid"], "inception_kid": out["kid"], "inception_kid_std": out["kid_std"],
+            "inception_n_samples": len(fake), "inception_n_reference": len(real),
+            "inception_protocol": I.PROTOCOL, "inception_note": I.bias_note(min(len(real), len(fake)))}
+
+
+def _device():
+    return "cuda" if torch.cuda.is_available() else "cpu"

@@ -109,3 +109,30 @@ def re_traverse(name: str) -> str:
     import re
 
     return re.sub(r"traverse-\d+-\d+", "traverse-I-J", name)
+
+
+def test_the_model_table_gains_inception_columns_when_the_preset_asks(tiny_ae_run, tmp_path, monkeypatch):
+    import dataclasses
+
+    import numpy as np
+
+    from latentspace.analysis import inception as I
+    from latentspace.commands.study.sections import Context
+    from latentspace.commands.study.steps import step_summary
+
+    monkeypatch.setenv("LATENTSPACE_CACHE", str(tmp_path))
+
+    def by_mean(images, **kwargs):  # stands in for the slow network: the table's plumbing is under test
+        x = I.as_images(images).float().mean((1, 2, 3)).numpy()[:, None]
+        return np.hstack([x, np.zeros((len(x), I.FEATURE_DIM - 1))]) / 100
+
+    monkeypatch.setattr(I, "inception_features", by_mean)
+    preset = dataclasses.replace(PRESETS["smoke"], eval_n=200, inception_n=100)
+    ctx = Context(tmp_path, preset, "fashion-mnist", 0, False, results={"ae20": str(tiny_ae_run.path)})
+    (table,) = step_summary(ctx).tables
+    assert table.columns[4:8] == ["FID", "KID", "Inception FID", "Inception KID"]
+    assert isinstance(table.rows[0][6], float) and "compare with published numbers" in step_summary(ctx).notes[0]
+    plain = step_summary(Context(tmp_path, PRESETS["smoke"], "fashion-mnist", 0, False,
+                                 results={"ae20": str(tiny_ae_run.path)}))
+    assert "Inception FID" not in plain.tables[0].columns and not plain.notes
+    assert PRESETS["full"].inception_n == 10000 and PRESETS["quick"].inception_n == 0

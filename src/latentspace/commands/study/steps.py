@@ -296,26 +296,36 @@ def step_gan(ctx: Context) -> Section:
 # ---------------------------------------------------------------- 10. summary of every model
 
 def step_summary(ctx: Context) -> Section:
-    rows = []
+    rows, inception = [], ctx.preset.inception_n
     for key, name in (("ae20", "Autoencoder, latent 20"), ("ae2", "Autoencoder, latent 2"),
                       ("vae20", "VAE, latent 20"), ("vae2", "VAE, latent 2"), ("gan", "DCGAN")):
         path = ctx.results.get(key)
         if not path or not finished_run(Path(path)):
             continue
         m = evaluate_run(path, n=ctx.preset.eval_n)
+        if inception:
+            m.update(evaluate_run(path, n=inception, features="inception"))
         acc = ctx.results.get("classifier_accuracy") if key == "ae20" else None
         rows.append([name, m.get("test_mse"), m.get("test_psnr"), m.get("test_ssim"), m.get("fid"), m.get("kid"),
+                     *([m.get("inception_fid"), m.get("inception_kid")] if inception else []),
                      m.get("precision"), m.get("recall"), acc, open_run(path).summary().get("train_time_s")])
     if not rows:
         raise RuntimeError("no finished model to summarise")
-    return Section("summary", "", intro=(
+    notes = [] if not inception else [
+        f"Inception FID and KID: {inception} samples against the first {inception} test images in InceptionV3 pool "
+        f"features with the literature's protocol (grey repeated to 3 channels, TF1 bilinear resize to 299, as "
+        f"TTUR, StyleGAN and clean-fid's legacy mode; docs/metrics.md). These two columns compare with published "
+        f"numbers at the same N; the FID and KID beside them use our Fashion-MNIST feature network, which judges "
+        f"this data better but has no counterpart in the literature."]
+    return Section("summary", "", notes=notes, intro=(
         f"Every model measured the same way: reconstruction of the test set (MSE, PSNR, SSIM; not for the GAN, "
         f"which has no encoder) and {ctx.preset.eval_n} generated images against the test set (FID and KID on the "
         f"project's own Fashion-MNIST feature network, precision and recall with k = 3). The autoencoders are "
         f"sampled through a Gaussian mixture fitted on their training codes, the VAEs from N(0, I), the GAN from its "
         f"noise. Lower FID/KID is better; precision is how many samples look real, recall how much of the real "
         f"variety is covered."),
-        tables=[Table("All models", ["model", "test MSE", "PSNR (dB)", "SSIM", "FID", "KID", "precision", "recall",
+        tables=[Table("All models", ["model", "test MSE", "PSNR (dB)", "SSIM", "FID", "KID",
+                                     *(["Inception FID", "Inception KID"] if inception else []), "precision", "recall",
                                      "frozen-encoder accuracy", "train time (s)"], rows)])
 
 
