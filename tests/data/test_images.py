@@ -35,3 +35,11 @@ def test_images_and_labels_must_agree_in_count(tmp_path, monkeypatch):
     write_idx(tmp_path / spec.files["test_labels"][0], np.zeros(7, np.uint8))
     with pytest.raises(LatentspaceError, match="do not belong together"):
         load_splits(data_dir=tmp_path, download=False)
+
+
+def test_identity_is_the_name_at_the_native_shape_and_adds_the_shape_otherwise():
+    from latentspace.data.images import dataset_identity
+
+    assert dataset_identity("fashion-mnist", (1, 28, 28)) == "fashion-mnist"
+    assert dataset_identity("fashion-mnist", (3, 32, 32)) == "fashion-mnist-3x32x32"
+    assert dataset_identity("folder:/a b/c", (3, 32, 32)) == "folder--a-b-c-3x32x32"

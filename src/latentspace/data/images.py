@@ -109,6 +109,34 @@ class Splits:
     def image_shape(self) -> tuple[int, int, int]:
         return self.test.shape
 
+    @property
+    def labelled(self) -> bool:
+        return bool(self.classes)
+
+    @property
+    def identity(self) -> str:
+        """A file-name-safe key for what was learned from this data (feature networks, references):
+        the dataset's name, plus its shape when that is not the dataset's own."""
+        return dataset_identity(self.name, self.image_shape)
+
+
+def dataset_identity(name: str, image_shape=None) -> str:
+    """`name` alone for a registry dataset at its own shape; otherwise name-CxHxW. Folder datasets are named by
+    a hash of their content (see data/folder), so the key changes when the pictures do."""
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in name)
+    if image_shape is None or tuple(image_shape) == native_shape(name):
+        return safe
+    c, h, w = image_shape
+    return f"{safe}-{c}x{h}x{w}"
+
+
+def native_shape(name: str):
+    """The shape a registry dataset comes in (None for datasets that have no fixed one)."""
+    try:
+        return get_spec(name).image_shape
+    except LatentspaceError:
+        return None
+
 
 def train_val_indices(n: int, seed: int, val_fraction: float = 0.1) -> tuple[torch.Tensor, torch.Tensor]:
     """A seeded split of range(n); identical for the same (n, seed)."""

@@ -14,6 +14,7 @@ class DatasetSpec:
     files: dict  # role -> (file name, md5 of that file)
     classes: tuple
     mirrors: tuple
+    image_shape: tuple = (1, 28, 28)  # (channels, height, width) as the files hold them
 
 
 _IDX = {
