@@ -68,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     from latentspace.analysis.projection import METHODS
     from latentspace.commands.options import GENERATE_MODES, SPLITS, BetaSweepConfig
     from latentspace.commands.study.presets import PRESETS
-    from latentspace.data.registry import DATASETS
+    from latentspace.data.registry import dataset_arg
     from latentspace.models import MODELS
     from latentspace.models.probe_config import ClassifyConfig, ProbeConfig
     from latentspace.models.vae_config import VAEConfig
@@ -123,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "0 skips the sample metrics (default: 10000)")
     ev.add_argument("--samples", metavar="FILE.npy",
                     help="score this file of images (N x 28 x 28, uint8 or floats in [0, 1]) instead of a run")
-    ev.add_argument("--dataset", default="fashion-mnist", choices=tuple(DATASETS),
+    ev.add_argument("--dataset", default="fashion-mnist", type=dataset_arg,
                     help="the test set (and feature network) --samples are scored against (default: fashion-mnist)")
     ev.add_argument("--features", default="ours", choices=("ours", "inception"),
                     help="the feature space of the sample metrics: ours (our metric network: FID, KID, precision, "
@@ -166,11 +166,12 @@ def build_parser() -> argparse.ArgumentParser:
     ge.set_defaults(func=cmd_generate)
 
     fn = sub.add_parser("feature-net", help="train the classifier whose features FID/KID/precision/recall use")
-    fn.add_argument("--dataset", default="fashion-mnist", choices=tuple(DATASETS))
+    fn.add_argument("--dataset", default="fashion-mnist", type=dataset_arg)
     fn.add_argument("--epochs", type=int, default=None, help="(default: the shipped network's recipe)")
     fn.add_argument("--seed", type=int, default=0)
     fn.add_argument("--out", help="directory for DATASET.pt and DATASET.json (default: the cache's weights/)")
     fn.add_argument("--data-dir")
+    _data_shape_flags(fn)
     fn.add_argument("--no-progress", action="store_true", help="no progress bar")
     fn.set_defaults(func=cmd_feature_net)
 
@@ -188,9 +189,10 @@ def build_parser() -> argparse.ArgumentParser:
     cl.set_defaults(func=cmd_classify)
 
     d = sub.add_parser("data", help="locate, download and verify a dataset; print where it is")
-    d.add_argument("--dataset", default="fashion-mnist", choices=tuple(DATASETS))
+    d.add_argument("--dataset", default="fashion-mnist", type=dataset_arg)
     d.add_argument("--data-dir")
     d.add_argument("--no-download", dest="download", action="store_false")
+    _data_shape_flags(d)
     d.set_defaults(func=cmd_data)
 
     st = sub.add_parser("study", help="the whole study, every step, as one HTML report")
@@ -198,7 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="budget: smoke (seconds a step), quick (about 15 minutes on 2 cores), full (GPU)")
     st.add_argument("--out", default="study", help="output directory (default: study)")
     st.add_argument("--force", action="store_true", help="redo every step, even finished ones")
-    st.add_argument("--dataset", default="fashion-mnist", choices=tuple(DATASETS))
+    st.add_argument("--dataset", default="fashion-mnist", type=dataset_arg)
     st.add_argument("--seed", type=int, default=0)
     st.add_argument("--progress", action="store_true", help="show each training's progress bar")
     st.set_defaults(func=cmd_study)
@@ -210,6 +212,14 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--limit-test", type=int, help="map only the first N test images")
     ex.set_defaults(func=cmd_explore)
     return p
+
+
+def _data_shape_flags(parser) -> None:
+    """--image-size and --channels, as TrainConfig declares them."""
+    from latentspace.training.config import TrainConfig
+
+    add_dataclass_flags(parser, TrainConfig, skip=tuple(f.name for f in dataclasses.fields(TrainConfig)
+                                                        if f.name not in ("image_size", "channels")))
 
 
 def cmd_study(args) -> int:
@@ -327,7 +337,8 @@ def cmd_feature_net(args) -> int:
     from latentspace.models.featurenet import RECIPE
 
     record = train_feature_net(args.dataset, args.out, epochs=args.epochs or RECIPE["epochs"], seed=args.seed,
-                               data_dir=args.data_dir, progress=not args.no_progress)
+                               data_dir=args.data_dir, progress=not args.no_progress, image_size=args.image_size,
+                               channels=args.channels)
     print(f"{args.dataset}: test accuracy {record['test_accuracy']:.4f} after {record['epochs']} epochs "
           f"({record['train_time_s']} s); weights in {record['weights']}")
     return 0
@@ -368,10 +379,16 @@ def cmd_classify(args) -> int:
 def cmd_data(args) -> int:
     from latentspace.data.images import load_splits
 
-    splits = load_splits(args.dataset, args.data_dir, args.download)
-    print(f"{args.dataset}: {splits.directory}")
-    print(f"  train {len(splits.train) + len(splits.val)} images ({len(splits.train)} train + {len(splits.val)} "
-          f"validation), test {len(splits.test)}, {len(splits.classes)} classes: {', '.join(splits.classes)}")
+    splits = load_splits(args.dataset, args.data_dir, args.download, image_size=args.image_size,
+                         channels=args.channels)
+    c, h, w = splits.image_shape
+    print(f"{splits.name}: {splits.directory}")
+    print(f"  {c} x {h} x {w} images ({'RGB' if c == 3 else 'grey'}); train {len(splits.train) + len(splits.val)} "
+          f"({len(splits.train)} train + {len(splits.val)} validation), test {len(splits.test)}")
+    print(f"  {len(splits.classes)} classes: {', '.join(splits.classes)}" if splits.labelled else "  unlabelled")
+    if splits.skipped:
+        print(f"  {splits.skipped} files that are not images skipped")
+    print(f"  identity: {splits.identity}")
     return 0
 
 

@@ -11,9 +11,10 @@ from dataclasses import field
 from latentspace.errors import LatentspaceError
 
 
-def option(default, help: str, choices=None, minimum=None):
-    """A config field that the CLI turns into a flag (name, type, help, choices, lower bound)."""
-    return field(default=default, metadata={"help": help, "choices": choices, "min": minimum})
+def option(default, help: str, choices=None, minimum=None, check=None):
+    """A config field that the CLI turns into a flag (name, type, help, choices, lower bound; `check(value)`
+    raises a LatentspaceError for what bounds cannot say)."""
+    return field(default=default, metadata={"help": help, "choices": choices, "min": minimum, "check": check})
 
 
 def flag_name(name: str) -> str:
@@ -25,10 +26,12 @@ def validate_config(cfg) -> None:
     for f in dataclasses.fields(cfg):
         value = getattr(cfg, f.name)
         choices, minimum = f.metadata.get("choices"), f.metadata.get("min")
-        if choices and value not in choices:
+        if choices and value is not None and value not in choices:
             raise LatentspaceError(f"{flag_name(f.name)} must be one of {', '.join(map(str, choices))}, got {value!r}")
         if minimum is not None and value is not None and value < minimum:
             raise LatentspaceError(f"{flag_name(f.name)} must be at least {minimum}, got {value}")
+        if f.metadata.get("check") is not None:
+            f.metadata["check"](value)
 
 
 def config_from_dict(cls, values: dict):

@@ -38,7 +38,8 @@ def train_feature_net(dataset: str = "fashion-mnist", out_dir: str | Path | None
                       epochs: int = RECIPE["epochs"], batch_size: int = RECIPE["batch_size"], lr: float = RECIPE["lr"],
                       seed: int = 0, limit_train: int | None = None,
                       data_dir=None, download: bool = True, arch: FeatureNetArch = FeatureNetArch(),
-                      shift: int = RECIPE["shift"], progress: bool = True) -> dict:
+                      shift: int = RECIPE["shift"], progress: bool = True, image_size: int | None = None,
+                      channels: int | None = None) -> dict:
     """Train the feature network on the whole training file (train + validation parts), seeded.
 
     Writes DATASET.pt (state_dict) and DATASET.json (record) into `out_dir` (default: the cache's
@@ -49,7 +50,7 @@ def train_feature_net(dataset: str = "fashion-mnist", out_dir: str | Path | None
 
     quiet_lightning()
     L.seed_everything(seed, workers=True, verbose=False)
-    splits = load_splits(dataset, data_dir, download, seed=seed)
+    splits = load_splits(dataset, data_dir, download, seed=seed, image_size=image_size, channels=channels)
     full = ImageSet(torch.cat([splits.train.images, splits.val.images]),
                     torch.cat([splits.train.labels, splits.val.labels]), splits.classes, dataset)
     full = full.head(limit_train)

@@ -15,10 +15,11 @@ from latentspace.io import atomic_path, cache_root, file_hash
 
 
 def candidate_dirs(name: str, data_dir: str | os.PathLike | None = None) -> list[Path]:
-    """Where a dataset is looked for, in order: --data-dir, $LATENTSPACE_DATA, the user cache, Debian's."""
-    dirs = []
+    """Where a dataset is looked for: an explicit --data-dir alone (never silently replaced by another copy);
+    without one, in order: $LATENTSPACE_DATA, the user cache, Debian's."""
     if data_dir:
-        dirs.append(Path(data_dir))
+        return [Path(data_dir)]
+    dirs = []
     if os.environ.get("LATENTSPACE_DATA"):
         dirs.append(Path(os.environ["LATENTSPACE_DATA"]))
     dirs.append(cache_root() / name)
@@ -26,7 +27,13 @@ def candidate_dirs(name: str, data_dir: str | os.PathLike | None = None) -> list
     return dirs
 
 
+CIFAR_DIR = "cifar-10-batches-bin"
+CIFAR_BATCHES = tuple(f"data_batch_{i}.bin" for i in range(1, 6)) + ("test_batch.bin",)
+
+
 def _has_all(spec: DatasetSpec, d: Path) -> bool:
+    if spec.format == "cifar" and all((d / CIFAR_DIR / b).is_file() for b in CIFAR_BATCHES):
+        return True  # already extracted (by us, or by the user without the archive)
     return all((d / fname).is_file() for fname, _ in spec.files.values())
 
 
@@ -36,9 +43,10 @@ def md5sum(path: Path) -> str:
 
 def locate(name: str, data_dir=None, download: bool = True, mirrors: Sequence[str] | None = None,
            progress: bool = True) -> Path:
-    """The directory holding all four IDX files of `name`, downloading them when none has them.
+    """The directory holding the files of `name`, downloading them when none has them.
 
-    An explicit --data-dir or $LATENTSPACE_DATA is where a download lands; otherwise the user cache.
+    An explicit --data-dir is the only place looked in, and where a download lands; otherwise the first
+    of $LATENTSPACE_DATA and the user cache.
     """
     spec = get_spec(name)
     dirs = candidate_dirs(name, data_dir)
@@ -48,7 +56,7 @@ def locate(name: str, data_dir=None, download: bool = True, mirrors: Sequence[st
     if not download:
         raise LatentspaceError(
             f"{name} not found in {', '.join(map(str, dirs))} and downloading is off "
-            f"(drop --no-download, or point --data-dir at the IDX files)")
+            f"(drop --no-download, or point --data-dir at the dataset's files)")
     target = dirs[0]
     download_dataset(spec, target, mirrors or spec.mirrors, progress=progress)
     return target

@@ -17,7 +17,8 @@ import torch
 
 from latentspace.data.download import locate
 from latentspace.data.idx import cached_idx
-from latentspace.data.registry import DatasetSpec, get_spec
+from latentspace.data.registry import DatasetSpec, check_channels, check_image_size, folder_path, get_spec
+from latentspace.data.transform import conform
 from latentspace.errors import LatentspaceError
 
 
@@ -104,6 +105,8 @@ class Splits:
     classes: tuple
     name: str
     directory: Path = field(default=None)
+    content: str | None = None  # a folder's content hash: its identity changes when the pictures do
+    skipped: int = 0  # files of a folder that were not images
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
@@ -116,13 +119,17 @@ class Splits:
     @property
     def identity(self) -> str:
         """A file-name-safe key for what was learned from this data (feature networks, references):
-        the dataset's name, plus its shape when that is not the dataset's own."""
+        the dataset's name, plus its shape when that is not the dataset's own; for a folder
+        `folder-<content hash>-CxHxW`, so it changes when the folder's pictures do."""
+        if self.content:
+            c, h, w = self.image_shape
+            return f"folder-{self.content[:12]}-{c}x{h}x{w}"
         return dataset_identity(self.name, self.image_shape)
 
 
 def dataset_identity(name: str, image_shape=None) -> str:
-    """`name` alone for a registry dataset at its own shape; otherwise name-CxHxW. Folder datasets are named by
-    a hash of their content (see data/folder), so the key changes when the pictures do."""
+    """`name` alone for a registry dataset at its own shape; otherwise name-CxHxW. A folder's Splits have their
+    own identity from a hash of their content (`Splits.identity`), so the key changes when the pictures do."""
     safe = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in name)
     if image_shape is None or tuple(image_shape) == native_shape(name):
         return safe
@@ -161,25 +168,73 @@ def _load_split(directory: Path, spec: DatasetSpec, split: str) -> tuple[np.ndar
     return images, labels.astype(np.int64)
 
 
-def load_splits(name: str = "fashion-mnist", data_dir=None, download: bool = True, seed: int = 0,
-                val_fraction: float = 0.1, limit_train: int | None = None) -> Splits:
-    """Train / validation (seeded 90/10 split of the training file) / test, all in memory.
+def _registry_arrays(spec: DatasetSpec, directory: Path):
+    """(train images, train labels, test images, test labels, class names) of a registry dataset, N x H x W x C."""
+    if spec.format == "cifar":
+        from latentspace.data.cifar import batches_dir, class_names, load_cifar
 
-    `limit_train` keeps the first N images of the training part (after the split), for quick runs.
-    """
-    spec = get_spec(name)
-    directory = locate(name, data_dir, download)
+        return (*load_cifar(directory), class_names(batches_dir(directory), spec.classes))
+    if spec.format == "svhn":
+        from latentspace.data.svhn import cached_mat
+
+        return (*cached_mat(directory / spec.files["train"][0]), *cached_mat(directory / spec.files["test"][0]),
+                spec.classes)
     tr_x, tr_y = _load_split(directory, spec, "train")
     te_x, te_y = _load_split(directory, spec, "test")
-    full = ImageSet(torch.from_numpy(np.array(tr_x)), torch.from_numpy(tr_y), spec.classes, name)
+    return tr_x[..., None], tr_y, te_x[..., None], te_y, spec.classes
+
+
+def _limited(train: ImageSet, limit_train: int | None) -> ImageSet:
+    if limit_train is None:
+        return train
+    if limit_train < 1:
+        raise LatentspaceError(f"--limit-train must be at least 1, got {limit_train}")
+    return train.head(limit_train)
+
+
+def _tensor(a: np.ndarray) -> torch.Tensor:
+    """A tensor over the array's memory, never a copy (a memory map stays one)."""
+    return torch.from_numpy(a)
+
+
+def load_splits(name: str = "fashion-mnist", data_dir=None, download: bool = True, seed: int = 0,
+                val_fraction: float = 0.1, limit_train: int | None = None, image_size: int | None = None,
+                channels: int | None = None, progress: bool | None = None) -> Splits:
+    """Train / validation / test of a registry dataset (validation: a seeded 90/10 split of the training
+    file, in memory) or of a folder (`folder:PATH`, or `folder` with data_dir: memory-mapped, its split fixed
+    when it is decoded, see data/folder).
+
+    `limit_train` keeps the first N images of the training part (after the split), for quick runs;
+    `image_size` and `channels` center-crop, resize and convert the images as they are decoded (default: the
+    data's own). An explicit `data_dir` is the only place looked in.
+    """
+    check_image_size(image_size)
+    check_channels(channels)
+    folder = folder_path(name, data_dir)
+    if folder is not None:
+        return _folder_splits(folder, limit_train, image_size, channels, progress)
+    spec = get_spec(name)
+    directory = locate(name, data_dir, download)
+    tr_x, tr_y, te_x, te_y, classes = _registry_arrays(spec, directory)
+    tr_x, te_x = (conform(x, image_size, channels, f"{name} {part}") for x, part in ((tr_x, "train"), (te_x, "test")))
+    full = ImageSet(_tensor(np.array(tr_x)), torch.from_numpy(tr_y), classes, name)
     tr_idx, va_idx = train_val_indices(len(full), seed, val_fraction)
-    train = full.subset(tr_idx)
-    if limit_train is not None:
-        if limit_train < 1:
-            raise LatentspaceError(f"--limit-train must be at least 1, got {limit_train}")
-        train = train.head(limit_train)
-    test = ImageSet(torch.from_numpy(np.array(te_x)), torch.from_numpy(te_y), spec.classes, name)
-    return Splits(train, full.subset(va_idx), test, spec.classes, name, directory)
+    train = _limited(full.subset(tr_idx), limit_train)
+    test = ImageSet(_tensor(np.array(te_x)), torch.from_numpy(te_y), classes, name)
+    return Splits(train, full.subset(va_idx), test, classes, name, directory)
+
+
+def _folder_splits(folder, limit_train, image_size, channels, progress) -> Splits:
+    from latentspace.data.folder import load_folder
+
+    data = load_folder(folder, image_size, channels, progress)
+    name = f"folder:{data.path}"
+    parts = []
+    for i in range(3):
+        x, y = data.part(i)
+        parts.append(ImageSet(_tensor(x), torch.from_numpy(np.array(y)), data.classes, name))
+    return Splits(_limited(parts[0], limit_train), parts[1], parts[2], data.classes, name, data.path,
+                  content=data.content, skipped=data.skipped)
 
 
 def seeded_subset(n_total: int, n: int | None, seed: int = 0) -> np.ndarray:
@@ -190,7 +245,8 @@ def seeded_subset(n_total: int, n: int | None, seed: int = 0) -> np.ndarray:
 
 
 def run_splits(train: dict, limit_train: bool = True) -> Splits:
-    """The splits a run was trained on, from its recorded training config (dataset, data dir, seed and,
-    when asked, its limit on training images)."""
+    """The splits a run was trained on, from its recorded training config (dataset, data dir, seed, image size
+    and channels and, when asked, its limit on training images)."""
     return load_splits(train["dataset"], train.get("data_dir"), train.get("download", True), seed=train["seed"],
-                       limit_train=train.get("limit_train") if limit_train else None)
+                       limit_train=train.get("limit_train") if limit_train else None,
+                       image_size=train.get("image_size"), channels=train.get("channels"))

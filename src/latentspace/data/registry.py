@@ -1,4 +1,5 @@
-"""The datasets latentspace knows: their files, checksums, classes and official mirrors. Torch-free."""
+"""The datasets latentspace knows: their files, checksums, classes and official mirrors; and the names a user
+may give (`folder:PATH` besides the registry's), with the image-size and channel bounds. Torch-free."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -6,6 +7,8 @@ from dataclasses import dataclass
 from latentspace.errors import LatentspaceError
 
 SPLIT_FILES = ("train_images", "train_labels", "test_images", "test_labels")
+FOLDER = "folder"
+MIN_SIZE, MAX_SIZE = 16, 128
 
 
 @dataclass(frozen=True)
@@ -15,6 +18,7 @@ class DatasetSpec:
     classes: tuple
     mirrors: tuple
     image_shape: tuple = (1, 28, 28)  # (channels, height, width) as the files hold them
+    format: str = "idx"  # idx, cifar (the binary archive) or svhn (.mat files)
 
 
 _IDX = {
@@ -50,6 +54,15 @@ DATASETS: dict[str, DatasetSpec] = {
                    "5c965bf0a639b31b8f53240b1b52f4d7", "7320c461ea6c1c855c0b718fb2a4b134"),
                   ("o", "ki", "su", "tsu", "na", "ha", "ma", "ya", "re", "wo"),
                   ("http://codh.rois.ac.jp/kmnist/dataset/kmnist/",)),
+        # the binary release (never the pickled Python one): one archive of six .bin batches
+        DatasetSpec("cifar10", {"archive": ("cifar-10-binary.tar.gz", "c32a1d4ab5d03f1284b67883e8d87530")},
+                    ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"),
+                    ("https://www.cs.toronto.edu/~kriz/",), (3, 32, 32), "cifar"),
+        # cropped digits; label 10 in the files is the digit 0
+        DatasetSpec("svhn", {"train": ("train_32x32.mat", "e26dedcc434d2e4c54c9b2d4a06d8373"),
+                             "test": ("test_32x32.mat", "eb5a983be6a315427106f1b164d9cef3")},
+                    tuple(str(i) for i in range(10)), ("http://ufldl.stanford.edu/housenumbers/",), (3, 32, 32),
+                    "svhn"),
     )
 }
 
@@ -58,4 +71,51 @@ def get_spec(name: str) -> DatasetSpec:
     try:
         return DATASETS[name]
     except KeyError:
-        raise LatentspaceError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}") from None
+        raise LatentspaceError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)} or folder:PATH") \
+            from None
+
+
+def folder_path(name: str, data_dir=None) -> str | None:
+    """The folder of `folder:PATH` (or of `folder` with --data-dir PATH); None for a registry name."""
+    if name == FOLDER:
+        if not data_dir:
+            raise LatentspaceError("--dataset folder needs --data-dir PATH (or write --dataset folder:PATH)")
+        return str(data_dir)
+    if name.startswith(FOLDER + ":"):
+        path = name[len(FOLDER) + 1:]
+        if not path:
+            raise LatentspaceError("--dataset folder:PATH needs a path after 'folder:'")
+        return path
+    return None
+
+
+def check_dataset_name(name) -> None:
+    """A registry name, `folder` or `folder:PATH`; anything else is one clear error."""
+    if not isinstance(name, str) or not name:
+        raise LatentspaceError(f"--dataset must be a name, got {name!r}")
+    if name == FOLDER or name.startswith(FOLDER + ":"):
+        if name != FOLDER:
+            folder_path(name)
+        return
+    get_spec(name)
+
+
+def dataset_arg(text: str) -> str:
+    """argparse `type=` for --dataset: the name, or a one-line usage error."""
+    import argparse
+
+    try:
+        check_dataset_name(text)
+    except LatentspaceError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return text
+
+
+def check_image_size(size) -> None:
+    if size is not None and not (MIN_SIZE <= size <= MAX_SIZE):
+        raise LatentspaceError(f"--image-size must be between {MIN_SIZE} and {MAX_SIZE} pixels, got {size}")
+
+
+def check_channels(channels) -> None:
+    if channels is not None and channels not in (1, 3):
+        raise LatentspaceError(f"--channels must be 1 or 3, got {channels}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from latentspace.config import option
-from latentspace.data.registry import DATASETS
+from latentspace.data.registry import DATASETS, MAX_SIZE, MIN_SIZE, check_dataset_name, check_image_size
 
 DEVICES = ("auto", "cpu", "cuda", "gpu", "mps")
 PRECISIONS = ("auto", "32-true", "32", "16-mixed", "bf16-mixed", "64-true")
@@ -23,6 +23,11 @@ class TrainConfig:
     devices: int = option(1, "number of devices (processes on the CPU); more than 1 trains with DDP", minimum=1)
     precision: str = option("auto", "numeric precision (auto: bf16-mixed on a GPU that has it, else 32-true)",
                             choices=PRECISIONS)
-    dataset: str = option("fashion-mnist", "dataset name", choices=tuple(DATASETS))
-    data_dir: str = option(None, "directory holding the IDX files")
+    dataset: str = option("fashion-mnist", f"dataset: {', '.join(DATASETS)}, or folder:PATH (your own images)",
+                          check=check_dataset_name)
+    data_dir: str = option(None, "directory holding the dataset's files (the only place looked in and "
+                                 "downloaded to); with --dataset folder, the image folder")
     download: bool = option(True, "download the dataset when it is not found")
+    image_size: int = option(None, f"center-crop and resize images to N x N, {MIN_SIZE} to {MAX_SIZE} "
+                                   "(default: the dataset's own size; a folder's most common)", check=check_image_size)
+    channels: int = option(None, "1 (grey) or 3 (RGB) (default: the data's own)", choices=(1, 3))

@@ -191,7 +191,8 @@ def fit(kind: str, model_config=None, train_config: TrainConfig | None = None, o
     quiet_lightning()
     L.seed_everything(train_config.seed, workers=True, verbose=False)
     splits = load_splits(train_config.dataset, train_config.data_dir, train_config.download,
-                         seed=train_config.seed, limit_train=train_config.limit_train)
+                         seed=train_config.seed, limit_train=train_config.limit_train,
+                         image_size=train_config.image_size, channels=train_config.channels)
     merge_json(run.config_file, {"image_shape": list(splits.image_shape)})  # what load_run rebuilds the model for
     model = spec.build(model_config, splits.image_shape)
     datamodule = ImageDataModule(splits, train_config.batch_size, train_config.seed)
