@@ -39,6 +39,7 @@ def _safe_members(tar: tarfile.TarFile, archive: Path) -> list[tarfile.TarInfo]:
 def extract(archive: Path, target: Path) -> Path:
     """Extract the archive's batches into target/cifar-10-batches-bin, all or nothing."""
     final = target / CIFAR_DIR
+    target.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=target, prefix=".cifar-extract."))
     try:
         try:

@@ -220,30 +220,20 @@ def _decode(root: Path, layout: dict, cache: Path, image_size, channels, progres
     for k, v in kept.items():
         if not v:
             raise LatentspaceError(f"{root / k}: no images in this part")
-    if skipped:
-        log(f"{root}: skipped {skipped} file{'s' if skipped != 1 else ''} that {'are' if skipped != 1 else 'is'} "
-            f"not an image")
     common = collections.Counter(size for size, _ in info).most_common(1)[0][0]
-    size = image_size
+    size, notes = image_size, []
     if size is None:
         size = min(common)
         if not MIN_SIZE <= size <= MAX_SIZE:
             clamped = min(max(size, MIN_SIZE), MAX_SIZE)
-            log(f"{root}: the most common size is {common[0]} x {common[1]}; using {clamped} x {clamped} "
-                f"(--image-size sets it, {MIN_SIZE} to {MAX_SIZE})")
+            notes.append(f"{root}: the most common size is {common[0]} x {common[1]}; using {clamped} x {clamped} "
+                         f"(--image-size sets it, {MIN_SIZE} to {MAX_SIZE})")
             size = clamped
     colour = any(mode not in GREY_MODES for _, mode in info)
     ch = channels or (3 if colour else 1)
-    resized = sum(1 for s, _ in info if s != (size, size))
-    converted = sum(1 for _, m in info if (m not in GREY_MODES) != (ch == 3))
-    if resized:
-        log(f"{root}: center-cropping and resizing {resized} of {n} images to {size} x {size}")
-    if converted:
-        log(f"{root}: converting {converted} of {n} images to {'RGB' if ch == 3 else 'grey'}")
     split = _split(kept, np.random.default_rng(SPLIT_SEED))
     ordered = [it for part in split for it in part]
     labels = np.array([label for _, label in ordered], np.int64)
-    log(f"decoding {n} images of {root} into the cache (once)")
     with atomic_path(cache / "images.npy") as tmp:
         out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(n, size, size, ch))
         with warnings.catch_warnings():
@@ -265,5 +255,18 @@ def _decode(root: Path, layout: dict, cache: Path, image_size, channels, progres
     write_json(cache / "meta.json", {"source": str(root), "classes": list(classes),
                                      "counts": [len(p) for p in split], "skipped": skipped,
                                      "shape": [ch, size, size], "version": CACHE_VERSION})
+    # said once the cache is whole, so that an error is the only line a failed decode prints
+    for note in notes:
+        log(note)
+    if skipped:
+        log(f"{root}: skipped {skipped} file{'s' if skipped != 1 else ''} that {'are' if skipped != 1 else 'is'} "
+            f"not an image")
+    resized = sum(1 for s, _ in info if s != (size, size))
+    converted = sum(1 for _, m in info if (m not in GREY_MODES) != (ch == 3))
+    if resized:
+        log(f"{root}: center-cropping and resizing {resized} of {n} images to {size} x {size}")
+    if converted:
+        log(f"{root}: converting {converted} of {n} images to {'RGB' if ch == 3 else 'grey'}")
+    log(f"{root}: {n} images decoded into {cache}")
 
 
