@@ -62,7 +62,7 @@ def _visible(p: Path) -> bool:
 
 
 def _files(d: Path) -> list[Path]:
-    return sorted(p for p in d.rglob("*") if p.is_file() and all(_visible(q) for q in p.relative_to(d).parts))
+    return sorted(p for p in d.rglob("*") if p.is_file() and all(not q.startswith(".") for q in p.relative_to(d).parts))
 
 
 def _part_layout(d: Path) -> tuple[dict, list[Path]]:
