@@ -25,6 +25,15 @@ def run_cli(capsys, *argv):
     (["evaluate", "/nonexistent/run"], "no such run directory"),
     (["train", "ae", "--device", "cuda", "--limit-train", "64", "--out", "TMP/never"], "no CUDA device"),
     (["data", "--dataset", "kmnist", "--data-dir", "/nonexistent", "--no-download"], "downloading is off"),
+    (["data", "--data-dir", "/no/such/dir", "--no-download"], "not found in /no/such/dir"),
+    (["data", "--dataset", "imagenet"], "unknown dataset 'imagenet'"),
+    (["data", "--dataset", "folder"], "needs --data-dir"),
+    (["data", "--dataset", "folder:TMP/nothing"], "no such folder"),
+    (["data", "--image-size", "8"], "--image-size must be between 16 and 128"),
+    (["data", "--image-size", "129"], "--image-size must be between 16 and 128"),
+    (["data", "--channels", "2"], "invalid choice"),
+    (["train", "ae", "--dataset", "folder:TMP/nothing", "--out", "TMP/never"], "no such folder"),
+    (["train", "ae", "--image-size", "200", "--out", "TMP/never"], "--image-size must be between 16 and 128"),
 ])
 def test_user_errors_are_one_line_and_exit_2(capsys, argv, message, monkeypatch, tmp_path):
     monkeypatch.setenv("LATENTSPACE_CACHE", str(tmp_path))
@@ -48,6 +57,35 @@ def test_unreadable_data_is_one_line(capsys, tmp_path, monkeypatch):
         (tmp_path / name).write_bytes(b"garbage")
     code, _, err = run_cli(capsys, "data", "--data-dir", str(tmp_path), "--no-download")
     assert code == 2 and "unreadable or truncated" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("make, message", [
+    ("empty", "no files in this folder"), ("few", "only 5 images"), ("corrupt", "img002.png: unreadable"),
+])
+def test_folder_errors_are_one_line_and_exit_2(capsys, tmp_path, monkeypatch, make, message):
+    from tests.datafiles import flat_folder
+
+    monkeypatch.setenv("LATENTSPACE_CACHE", str(tmp_path / "cache"))
+    root = tmp_path / "images"
+    root.mkdir()
+    if make != "empty":
+        flat_folder(root, 5 if make == "few" else 12)
+    if make == "corrupt":
+        (root / "img002.png").write_bytes((root / "img002.png").read_bytes()[:60])
+    code, _, err = run_cli(capsys, "data", "--dataset", f"folder:{root}")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and message in err, err
+
+
+def test_data_command_summarises_a_folder(capsys, tmp_path, monkeypatch):
+    from tests.datafiles import shapes_folder
+
+    monkeypatch.setenv("LATENTSPACE_CACHE", str(tmp_path / "cache"))
+    root = shapes_folder(tmp_path / "shapes", per_class=4)
+    (root / "circles" / "x.png").write_text("text")
+    code, out, _ = run_cli(capsys, "data", "--dataset", "folder", "--data-dir", str(root), "--image-size", "16")
+    assert code == 0 and f"folder:{root}" in out and "3 x 16 x 16 images (RGB)" in out
+    assert "3 classes: circles, squares, triangles" in out and "1 files that are not images skipped" in out
+    assert "identity: folder-" in out
 
 
 def test_data_command_prints_where_the_data_is(capsys):

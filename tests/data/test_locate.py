@@ -26,3 +26,11 @@ def test_not_found_without_download_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("LATENTSPACE_CACHE", str(tmp_path))
     with pytest.raises(LatentspaceError, match="not found .* downloading is off"):
         locate("kmnist", data_dir=tmp_path / "nothing", download=False)
+
+
+def test_an_explicit_data_dir_is_never_replaced_by_another_copy(tmp_path, monkeypatch):
+    """Debian's Fashion-MNIST exists, but --data-dir names another place: that place, or an error."""
+    monkeypatch.setenv("LATENTSPACE_CACHE", str(tmp_path))
+    assert locate("fashion-mnist", download=False).is_dir()  # found elsewhere without --data-dir
+    with pytest.raises(LatentspaceError, match="not found in /no/such/dir and downloading is off"):
+        locate("fashion-mnist", data_dir="/no/such/dir", download=False)

@@ -15,6 +15,15 @@ def test_defaults_and_choices():
     from dataclasses import fields
 
     choices = {f.name: f.metadata["choices"] for f in fields(TrainConfig) if f.metadata.get("choices")}
-    assert set(choices["dataset"]) == set(DATASETS)
+    assert "dataset" not in choices and choices["channels"] == (1, 3)
+    for name in (*DATASETS, "folder:/some/where", "folder"):
+        validate_config(TrainConfig(dataset=name))
+    with pytest.raises(LatentspaceError, match="unknown dataset 'imagenet'"):
+        validate_config(TrainConfig(dataset="imagenet"))
+    with pytest.raises(LatentspaceError, match="--image-size must be between 16 and 128"):
+        validate_config(TrainConfig(image_size=256))
+    with pytest.raises(LatentspaceError, match="--channels must be one of 1, 3"):
+        validate_config(TrainConfig(channels=2))
+    assert (c.image_size, c.channels) == (None, None)
     with pytest.raises(LatentspaceError, match="--precision must be one of"):
         validate_config(TrainConfig(precision="8-bit"))

@@ -6,6 +6,7 @@ the model's spec: its checkpoint monitor, its training defaults and the figures 
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import math
@@ -190,9 +191,16 @@ def fit(kind: str, model_config=None, train_config: TrainConfig | None = None, o
     os.environ[RUN_DIR_ENV] = str(run.path.resolve())
     quiet_lightning()
     L.seed_everything(train_config.seed, workers=True, verbose=False)
-    splits = load_splits(train_config.dataset, train_config.data_dir, train_config.download,
-                         seed=train_config.seed, limit_train=train_config.limit_train,
-                         image_size=train_config.image_size, channels=train_config.channels)
+    try:
+        splits = load_splits(train_config.dataset, train_config.data_dir, train_config.download,
+                             seed=train_config.seed, limit_train=train_config.limit_train,
+                             image_size=train_config.image_size, channels=train_config.channels)
+    except LatentspaceError:
+        if not resume:  # data the user must fix: leave no new run directory behind
+            run.config_file.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                run.path.rmdir()
+        raise
     merge_json(run.config_file, {"image_shape": list(splits.image_shape)})  # what load_run rebuilds the model for
     model = spec.build(model_config, splits.image_shape)
     datamodule = ImageDataModule(splits, train_config.batch_size, train_config.seed)
