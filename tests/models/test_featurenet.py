@@ -42,3 +42,11 @@ def test_missing_or_mismatched_feature_net(tmp_path, monkeypatch):
     (tmp_path / "pkg" / "mnist.json").write_text(json.dumps(meta))
     with pytest.raises(LatentspaceError, match="does not fit.*feature-net --dataset mnist"):
         FN.load_feature_net("mnist")
+
+
+def test_find_feature_net_finds_the_shipped_weights_and_none_for_a_dataset_without(monkeypatch, tmp_path):
+    from latentspace.models.featurenet import PACKAGE_WEIGHTS, find_feature_net
+
+    monkeypatch.setenv("LATENTSPACE_CACHE", str(tmp_path))
+    assert find_feature_net("fashion-mnist") == PACKAGE_WEIGHTS / "fashion-mnist.pt"
+    assert find_feature_net("kmnist") is None

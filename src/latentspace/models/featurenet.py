@@ -87,6 +87,11 @@ def _build_hint(dataset: str) -> str:
     return f"build it with `latentspace feature-net --dataset {dataset}` (trains a small classifier, a few minutes)"
 
 
+def find_feature_net(dataset: str) -> Path | None:
+    """The weights file of the dataset's feature network, shipped or built, or None when there is none yet."""
+    return next((d / f"{dataset}.pt" for d in weight_dirs() if (d / f"{dataset}.pt").is_file()), None)
+
+
 def load_feature_net(dataset: str = "fashion-mnist") -> tuple[FeatureNet, dict]:
     """(FeatureNet in eval mode, its JSON record) for a dataset; a clear error when none fits."""
     get_spec(dataset)  # unknown names fail here with the list of datasets
