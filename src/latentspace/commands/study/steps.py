@@ -19,13 +19,13 @@ from latentspace.commands.options import BetaSweepConfig
 from latentspace.commands.search.run import run_search
 from latentspace.commands.search.settings import SearchSettings
 from latentspace.commands.study.sections import Context, Figure, Section, Step, Table
+from latentspace.data.images import run_splits
 from latentspace.errors import LatentspaceError
 from latentspace.io import CsvLog
 from latentspace.models.autoencoder_config import AEConfig
 from latentspace.models.gan_config import GANConfig
 from latentspace.models.probe_config import ClassifyConfig
 from latentspace.models.vae_config import VAEConfig
-from latentspace.data.images import run_splits
 from latentspace.runs import Run, open_run
 from latentspace.training.trainer import fit
 
