@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 
 from latentspace.commands.feature_net import accuracy
 from latentspace.data.images import load_splits
@@ -42,3 +43,20 @@ def test_missing_or_mismatched_feature_net(tmp_path, monkeypatch):
     (tmp_path / "pkg" / "mnist.json").write_text(json.dumps(meta))
     with pytest.raises(LatentspaceError, match="does not fit.*feature-net --dataset mnist"):
         FN.load_feature_net("mnist")
+
+
+def test_find_feature_net_finds_the_shipped_weights_and_none_for_a_dataset_without(monkeypatch, tmp_path):
+    from latentspace.models.featurenet import PACKAGE_WEIGHTS, find_feature_net
+
+    monkeypatch.setenv("LATENTSPACE_CACHE", str(tmp_path))
+    assert find_feature_net("fashion-mnist") == PACKAGE_WEIGHTS / "fashion-mnist.pt"
+    assert find_feature_net("kmnist") is None
+
+
+@pytest.mark.parametrize("shape", [(1, 28, 28), (3, 32, 32), (3, 64, 64), (1, 16, 16)])
+def test_the_feature_network_reads_any_shape_into_the_same_feature_size(shape):
+    from latentspace.models.featurenet import FeatureNet, FeatureNetArch
+
+    net = FeatureNet(FeatureNetArch(image_shape=shape)).eval()
+    features, logits = net.features_and_logits(torch.rand(3, *shape))
+    assert features.shape == (3, 128) and logits.shape == (3, 10)

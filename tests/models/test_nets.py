@@ -52,3 +52,63 @@ def test_init_weights_reinitialises_and_zeroes_biases(scheme):
     weights = same.conv1[0].weight.clone()
     init_weights(same, "none")
     assert torch.equal(weights, same.conv1[0].weight)
+
+
+def _layers(module) -> list:
+    """Every sub-module's name, type, own parameter count and (for leaves) its repr: the network's blueprint."""
+    return [[name, type(m).__name__, sum(p.numel() for p in m.parameters(recurse=False)),
+             repr(m) if not list(m.children()) else ""] for name, m in module.named_modules() if name]
+
+
+def test_at_the_studys_shape_every_network_is_exactly_the_one_recorded_before_shapes_were_general():
+    """tests/golden/study-networks.json was recorded from the 28 x 28 grey networks before they were built
+    from the image shape: same layers, same hyperparameters, same parameter counts."""
+    import json
+    from pathlib import Path
+
+    from latentspace.models.featurenet import FeatureNet
+    from latentspace.models.probe import Probe
+    from latentspace.models.probe_config import ProbeConfig
+
+    golden = json.loads((Path(__file__).parents[1] / "golden" / "study-networks.json").read_text())
+    nets = {"encoder": Encoder(20), "encoder_w2": Encoder(20, 2.0), "decoder": Decoder(20),
+            "decoder_w2": Decoder(20, 2.0), "generator": Generator(100, 64), "generator_32": Generator(100, 32),
+            "discriminator": Discriminator(64), "discriminator_sn": Discriminator(64, spectral_norm=True),
+            "featurenet": FeatureNet(), "probe": Probe(Encoder(20), ProbeConfig(), "frozen", 10)}
+    assert set(nets) == set(golden)
+    for name, net in nets.items():
+        assert _params(net) == golden[name]["parameters"], name
+        assert _layers(net) == golden[name]["layers"], name
+
+
+@pytest.mark.parametrize("size", [16, 28, 30, 32, 48, 64, 100, 128])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_every_network_is_built_for_the_images_shape(size, channels):
+    shape = (channels, size, size)
+    x = torch.rand(2, *shape)
+    assert Encoder(6, image_shape=shape)(x).shape == (2, 6)
+    assert Decoder(6, image_shape=shape)(torch.zeros(2, 6)).shape == (2, *shape)
+    g = Generator(16, 8, image_shape=shape)(torch.zeros(2, 16))
+    assert g.shape == (2, *shape) and g.abs().max() <= 1
+    assert Discriminator(8, image_shape=shape)(x).shape == (2,)
+    assert Discriminator(8, spectral_norm=True, image_shape=shape)(x).shape == (2,)
+
+
+def test_a_larger_image_gets_a_deeper_gan_and_the_same_encoder_depth():
+    def convs(net, kind):
+        return [m for m in net.modules() if isinstance(m, kind)]
+
+    assert len(convs(Generator(100, 64), torch.nn.ConvTranspose2d)) == 3
+    assert len(convs(Generator(100, 64, image_shape=(3, 64, 64)), torch.nn.ConvTranspose2d)) == 5
+    assert len(convs(Discriminator(64, image_shape=(3, 64, 64)), torch.nn.Conv2d)) == 5
+    assert len(convs(Encoder(20, image_shape=(3, 64, 64)), torch.nn.Conv2d)) == 3
+    # the widest layer is capped at 8 x width
+    assert max(c.out_channels for c in convs(Discriminator(8, image_shape=(1, 128, 128)), torch.nn.Conv2d)) == 64
+
+
+@pytest.mark.parametrize("shape", [(2, 28, 28), (1, 32, 28), (3, 8, 8), (3, 256, 256)])
+def test_a_shape_the_networks_are_not_built_for_is_refused_in_one_line(shape):
+    from latentspace.errors import LatentspaceError
+
+    with pytest.raises(LatentspaceError, match="16 to 128 pixels"):
+        Encoder(4, image_shape=shape)

@@ -24,6 +24,7 @@ from latentspace.data.registry import get_spec
 from latentspace.errors import LatentspaceError
 from latentspace.io import cache_root, file_hash
 from latentspace.models.augment import augment
+from latentspace.models.nets import check_shape
 
 PACKAGE_WEIGHTS = Path(__file__).resolve().parent.parent / "weights"  # latentspace/weights
 FORMAT = 1  # bump when the architecture's code changes in a way old weights do not fit
@@ -36,6 +37,7 @@ class FeatureNetArch:
     feature_dim: int = 128          # the penultimate layer: the feature space of FID/KID/PR
     num_classes: int = 10
     dropout: float = 0.0           # the net underfits in 8 epochs: no dropout, no shifts, only flips
+    image_shape: tuple = (1, 28, 28)  # (channels, height, width) it reads
 
 
 def _conv_bn(c_in: int, c_out: int, kernel: int = 3, stride: int = 1) -> list:
@@ -44,25 +46,32 @@ def _conv_bn(c_in: int, c_out: int, kernel: int = 3, stride: int = 1) -> list:
 
 
 class FeatureNet(nn.Module):
-    """28x28 greyscale -> `feature_dim` features -> class logits.
+    """C x H x W images -> `feature_dim` features -> class logits.
 
-    Stem: 2x2 patches to 14x14 (no pixel is lost: 4 values become c1 channels); a 3x3 conv at
-    14x14; max-pool; a 3x3 conv at 7x7; a linear layer to the features (BN, ReLU); dropout; the
-    classifier. Cheap on a CPU (about 4 M multiply-adds per image), which keeps evaluation fast.
-    Input: float in [0, 1], N x 1 x 28 x 28.
+    Stem: 2x2 patches to H/2 (no pixel is lost: 4 values per channel become c1 channels); a 3x3 conv;
+    max-pool to H/4; a 3x3 conv; on images larger than 28 pixels an average pool to 7x7; a linear layer to
+    the features (BN, ReLU); dropout; the classifier. At 1 x 28 x 28 (14x14, 7x7) it is the network the
+    shipped weights were trained as; cheap on a CPU (about 4 M multiply-adds per 28x28 image).
+    Input: float in [0, 1], N x C x H x W.
     """
 
     def __init__(self, arch: FeatureNetArch = FeatureNetArch()):
         super().__init__()
         c1, c2, c3 = arch.channels
+        channels, size, _ = check_shape(arch.image_shape)
         self.arch = arch
+        side = size // 2 // 2
+        pool = [nn.AdaptiveAvgPool2d(7)] if side > 7 else []  # bigger images: the same feature layer size
+        side = min(side, 7)
         self.body = nn.Sequential(
-            *_conv_bn(1, c1, kernel=2, stride=2),      # 14x14
+            *_conv_bn(channels, c1, kernel=2, stride=2),      # 14x14 at 28
             *_conv_bn(c1, c2),
-            nn.MaxPool2d(2),                           # 7x7
+            nn.MaxPool2d(2),                                  # 7x7 at 28
             *_conv_bn(c2, c3),
+            *pool,
             nn.Flatten(),
-            nn.Linear(c3 * 49, arch.feature_dim, bias=False), nn.BatchNorm1d(arch.feature_dim), nn.ReLU(inplace=True))
+            nn.Linear(c3 * side * side, arch.feature_dim, bias=False), nn.BatchNorm1d(arch.feature_dim),
+            nn.ReLU(inplace=True))
         self.dropout = nn.Dropout(arch.dropout)
         self.classifier = nn.Linear(arch.feature_dim, arch.num_classes)
 
@@ -87,6 +96,11 @@ def _build_hint(dataset: str) -> str:
     return f"build it with `latentspace feature-net --dataset {dataset}` (trains a small classifier, a few minutes)"
 
 
+def find_feature_net(dataset: str) -> Path | None:
+    """The weights file of the dataset's feature network, shipped or built, or None when there is none yet."""
+    return next((d / f"{dataset}.pt" for d in weight_dirs() if (d / f"{dataset}.pt").is_file()), None)
+
+
 def load_feature_net(dataset: str = "fashion-mnist") -> tuple[FeatureNet, dict]:
     """(FeatureNet in eval mode, its JSON record) for a dataset; a clear error when none fits."""
     get_spec(dataset)  # unknown names fail here with the list of datasets
@@ -101,7 +115,8 @@ def load_feature_net(dataset: str = "fashion-mnist") -> tuple[FeatureNet, dict]:
         raise LatentspaceError(f"{pt} has no {meta_file.name} beside it; {_build_hint(dataset)}")
     try:
         meta = json.loads(meta_file.read_text())
-        arch = FeatureNetArch(**{**meta["architecture"], "channels": tuple(meta["architecture"]["channels"])})
+        arch = FeatureNetArch(**{**meta["architecture"], "channels": tuple(meta["architecture"]["channels"]),
+                                 "image_shape": tuple(meta["architecture"].get("image_shape", (1, 28, 28)))})
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise LatentspaceError(f"{meta_file}: unreadable feature-network record ({e}); {_build_hint(dataset)}") from None
     if meta.get("dataset") != dataset or meta.get("format") != FORMAT:

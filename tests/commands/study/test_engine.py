@@ -72,3 +72,35 @@ def test_report_and_records_are_readable_by_others(tmp_path):
     report, _ = run_study("smoke", tmp_path, steps=[Step("a", "Step A", figure_step("a", []))], log=lambda m: None)
     for path in (report, tmp_path / "study.json", tmp_path / "steps" / "a.json"):
         assert path.stat().st_mode & stat.S_IROTH, f"{path.name} is private"
+
+
+def test_a_step_that_needs_labels_is_skipped_by_design_on_unlabelled_data(tmp_path, monkeypatch):
+    """No labels: the classifier-like step is skipped with its reason in the report, the others run, and the
+    study does not count the skip as a failure (the CLI exits 0)."""
+    import latentspace.commands.study.engine as engine
+    from tests.fakes import fake_colour_test_set
+
+    unlabelled = fake_colour_test_set(40, labelled=False)
+    monkeypatch.setattr(engine, "_study_data", lambda dataset, seed, data: type(
+        "S", (), {"classes": unlabelled.classes, "image_shape": unlabelled.shape})())
+    calls = []
+    steps = [Step("a", "Step A", figure_step("a", calls)),
+             Step("cls", "Classifier", figure_step("cls", calls), needs_labels=True)]
+    report, sections = run_study("smoke", tmp_path, steps=steps, log=lambda m: None)
+    assert calls == ["a"]
+    assert sections[1].status == "skipped" and sections[1].by_design and "no labels" in sections[1].error
+    html = parse_report(report)
+    assert html["cls"]["status"] == "skipped" and "no labels" in html["cls"]["text"]
+    page = report.read_text()
+    assert "Classifier: skipped" in page and "3x32x32" in page and "<td>none</td>" in page
+
+
+def test_the_study_refuses_changed_data_options_in_the_same_directory(tmp_path, monkeypatch):
+    import latentspace.commands.study.engine as engine
+
+    monkeypatch.setattr(engine, "_study_data", lambda dataset, seed, data: type(
+        "S", (), {"classes": ("a", "b"), "image_shape": (1, 28, 28)})())
+    steps = [Step("a", "Step A", figure_step("a", []))]
+    run_study("smoke", tmp_path, steps=steps, log=lambda m: None)
+    with pytest.raises(LatentspaceError, match="data options"):
+        run_study("smoke", tmp_path, steps=steps, log=lambda m: None, image_size=32)

@@ -119,6 +119,7 @@ def test_the_model_table_gains_inception_columns_when_the_preset_asks(tiny_ae_ru
     from latentspace.analysis import inception as I
     from latentspace.commands.study.sections import Context
     from latentspace.commands.study.steps import step_summary
+    from latentspace.data.registry import get_spec
 
     monkeypatch.setenv("LATENTSPACE_CACHE", str(tmp_path))
 
@@ -128,11 +129,26 @@ def test_the_model_table_gains_inception_columns_when_the_preset_asks(tiny_ae_ru
 
     monkeypatch.setattr(I, "inception_features", by_mean)
     preset = dataclasses.replace(PRESETS["smoke"], eval_n=200, inception_n=100)
-    ctx = Context(tmp_path, preset, "fashion-mnist", 0, False, results={"ae20": str(tiny_ae_run.path)})
+    fmnist = get_spec("fashion-mnist").classes
+    results = {"ae20": str(tiny_ae_run.path), "features": "our feature network for fashion-mnist"}
+    ctx = Context(tmp_path, preset, "fashion-mnist", 0, False, results=dict(results), classes=fmnist)
     (table,) = step_summary(ctx).tables
     assert table.columns[4:8] == ["FID", "KID", "Inception FID", "Inception KID"]
     assert isinstance(table.rows[0][6], float) and "compare with published numbers" in step_summary(ctx).notes[0]
-    plain = step_summary(Context(tmp_path, PRESETS["smoke"], "fashion-mnist", 0, False,
-                                 results={"ae20": str(tiny_ae_run.path)}))
+    plain = step_summary(Context(tmp_path, PRESETS["smoke"], "fashion-mnist", 0, False, results=dict(results),
+                                 classes=fmnist))
     assert "Inception FID" not in plain.tables[0].columns and not plain.notes
     assert PRESETS["full"].inception_n == 10000 and PRESETS["quick"].inception_n == 0
+
+
+def test_without_labels_the_summary_keeps_reconstruction_and_says_why_there_is_no_fid(tiny_ae_run, tmp_path):
+    from latentspace.commands.study.sections import Context
+    from latentspace.commands.study.steps import step_summary
+
+    ctx = Context(tmp_path, PRESETS["smoke"], "folder:/pictures", 0, False, results={"ae20": str(tiny_ae_run.path)})
+    section = step_summary(ctx)
+    (table,) = section.tables
+    assert table.columns == ["model", "test MSE", "PSNR (dB)", "SSIM", "train time (s)"]
+    assert isinstance(table.rows[0][1], float)
+    assert "has no labels" in section.notes[0] and "--features inception" in section.notes[0]
+    assert "Fashion-MNIST" not in section.intro

@@ -20,22 +20,25 @@ from typing import Callable
 from latentspace.commands.study.presets import PRESETS
 from latentspace.commands.study.sections import Context, Figure, Section, Step, Table
 from latentspace.commands.study.steps import STEPS
-from latentspace.data.registry import get_spec
 from latentspace.errors import LatentspaceError
 from latentspace.io import read_json, write_json
 from latentspace.report.render import render_report
 from latentspace.runs import environment
 
-
 # ---------------------------------------------------------------- running
 
 def run_study(preset: str = "quick", out="study", force: bool = False, dataset: str = "fashion-mnist",
               seed: int = 0, progress: bool = False, steps: list[Step] | None = None,
-              log: Callable[[str], None] = print) -> tuple[Path, list[Section]]:
-    """Run every step (skipping finished ones), then write OUT/report.html. Returns (report, sections)."""
+              log: Callable[[str], None] = print, **data) -> tuple[Path, list[Section]]:
+    """Run every step the data allows (skipping finished ones), then write OUT/report.html.
+
+    `data` holds the data options every training gets (data_dir, image_size, channels: see TrainConfig); a step
+    that needs labels is skipped, with its reason in the report, on a dataset without them.
+    Returns (report, sections)."""
     if preset not in PRESETS:
         raise LatentspaceError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
-    get_spec(dataset)
+    data = {k: v for k, v in data.items() if v is not None}
+    splits = _study_data(dataset, seed, data)
     p = PRESETS[preset]
     out = Path(out)
     if force and out.exists():
@@ -43,10 +46,13 @@ def run_study(preset: str = "quick", out="study", force: bool = False, dataset: 
     out.mkdir(parents=True, exist_ok=True)
     record_file = out / "study.json"
     previous = read_json(record_file) if record_file.is_file() else {}
-    if previous and (previous.get("preset"), previous.get("dataset"), previous.get("seed")) != (preset, dataset, seed):
+    if previous and ((previous.get("preset"), previous.get("dataset"), previous.get("seed"),
+                      previous.get("data", {})) != (preset, dataset, seed, data)):
         raise LatentspaceError(f"{out} holds a study with preset {previous.get('preset')}, dataset "
-                               f"{previous.get('dataset')}, seed {previous.get('seed')}; use --force or another --out")
-    ctx = Context(out, p, dataset, seed, progress)
+                               f"{previous.get('dataset')}, seed {previous.get('seed')}, data options "
+                               f"{previous.get('data', {})}; use --force or another --out")
+    ctx = Context(out, p, dataset, seed, progress, data=data, classes=tuple(splits.classes),
+                  image_shape=tuple(splits.image_shape))
     steps = steps if steps is not None else STEPS
     if preset == "full" and _device() == "cpu":
         total = sum(p.estimates.values())
@@ -66,9 +72,12 @@ def run_study(preset: str = "quick", out="study", force: bool = False, dataset: 
         log(f"[{i}/{len(steps)}] {step.title}: {what} in {spent:.1f} s "
             f"(elapsed {_fmt(time.time() - t_start)}, about {_fmt(eta)} left)"
             + (f" -- {section.error.splitlines()[0]}" if section.error else ""))
-    write_json(record_file, {"preset": preset, "dataset": dataset, "seed": seed,
+    write_json(record_file, {"preset": preset, "dataset": dataset, "seed": seed, "data": data,
                              "steps": {s.key: {"status": s.status, "seconds": s.seconds} for s in sections}})
     meta = {"preset": dataclasses.asdict(p), "dataset": dataset, "seed": seed, "device": _device(),
+            "image_shape": "x".join(map(str, ctx.image_shape)),
+            "labels": f"{len(ctx.classes)} classes" if ctx.labelled else "none",
+            "skipped": [f"{s.title}: {s.error}" for s in sections if s.status == "skipped"],
             "environment": environment(), "python": platform.python_version(),
             "total_seconds": round(sum(s.seconds for s in sections), 1),
             "created": time.strftime("%Y-%m-%d %H:%M:%S")}
@@ -76,8 +85,19 @@ def run_study(preset: str = "quick", out="study", force: bool = False, dataset: 
     return report, sections
 
 
+def _study_data(dataset: str, seed: int, data: dict):
+    """The study's data, loaded once up front: a bad dataset is refused before any step runs."""
+    from latentspace.data.images import load_splits
+
+    options = {k: v for k, v in data.items() if k in ("image_size", "channels")}
+    return load_splits(dataset, data.get("data_dir"), data.get("download", True), seed=seed, **options)
+
+
 def _run_step(step: Step, ctx: Context, earlier: list[Section]) -> Section:
     record = ctx.path("steps", f"{step.key}.json")
+    if step.needs_labels and not ctx.labelled:
+        return Section(step.key, step.title, status="skipped", by_design=True,
+                       error=f"skipped: {ctx.dataset} has no labels, and this step learns or measures classes")
     failed = [s.title for s in earlier if s.key in step.needs and s.status != "done"]
     if failed:
         return Section(step.key, step.title, status="skipped", error=f"skipped: needs {', '.join(failed)}, which did "

@@ -8,6 +8,7 @@ from typing import Callable
 
 from latentspace.commands.study.presets import Preset
 
+
 @dataclass
 class Figure:
     path: str
@@ -30,7 +31,8 @@ class Section:
     tables: list = field(default_factory=list)
     notes: list = field(default_factory=list)
     status: str = "done"     # done | failed | skipped
-    error: str = ""
+    error: str = ""          # why it failed, or why it was skipped
+    by_design: bool = False  # skipped because the data does not allow the step (no labels): not a failure
     seconds: float = 0.0
     reused: bool = False
 
@@ -43,9 +45,39 @@ class Context:
     seed: int
     progress: bool
     results: dict = field(default_factory=dict)  # step key -> whatever later steps need (run paths ...)
+    data: dict = field(default_factory=dict)     # the data options every training gets (data_dir, image size ...)
+    classes: tuple = ()                          # the dataset's class names; () when it has no labels
+    image_shape: tuple = (1, 28, 28)
 
     def path(self, *parts) -> Path:
         return self.out.joinpath(*parts)
+
+    @property
+    def labelled(self) -> bool:
+        return bool(self.classes)
+
+    @property
+    def fashion(self) -> bool:
+        """The study's own data: its figure numbers and its remarks about garments apply."""
+        return self.dataset == "fashion-mnist"
+
+    def about(self, fashion: str, other: str) -> str:
+        """A caption's dataset-specific sentence: the study's remark on Fashion-MNIST, a general one elsewhere."""
+        return fashion if self.fashion else other
+
+    @property
+    def subject(self) -> str:
+        """What the images show, for captions."""
+        return "clothing" if self.fashion else f"{self.dataset} images"
+
+    def by_class(self) -> str:
+        return "coloured by class" if self.labelled else "in one colour (the data has no labels)"
+
+    def train_config(self, **settings):
+        """A TrainConfig for this study's data and seed, with the step's own settings."""
+        from latentspace.training.config import TrainConfig
+
+        return TrainConfig(seed=self.seed, dataset=self.dataset, **self.data, **settings)
 
 
 @dataclass(frozen=True)
@@ -54,3 +86,4 @@ class Step:
     title: str
     run: Callable[[Context], Section]
     needs: tuple = ()
+    needs_labels: bool = False  # skipped, with the reason in the report, on a dataset without labels

@@ -19,6 +19,7 @@ from latentspace.commands.options import BetaSweepConfig
 from latentspace.commands.search.run import run_search
 from latentspace.commands.search.settings import SearchSettings
 from latentspace.commands.study.sections import Context, Figure, Section, Step, Table
+from latentspace.data.images import run_splits
 from latentspace.errors import LatentspaceError
 from latentspace.io import CsvLog
 from latentspace.models.autoencoder_config import AEConfig
@@ -26,7 +27,6 @@ from latentspace.models.gan_config import GANConfig
 from latentspace.models.probe_config import ClassifyConfig
 from latentspace.models.vae_config import VAEConfig
 from latentspace.runs import Run, open_run
-from latentspace.training.config import TrainConfig
 from latentspace.training.trainer import fit
 
 
@@ -45,8 +45,7 @@ def train_run(ctx: Context, kind: str, name: str, model_config, epochs: int, **t
         return open_run(path)
     if path.exists():
         shutil.rmtree(path)
-    cfg = TrainConfig(epochs=epochs, limit_train=ctx.preset.limit_train, seed=ctx.seed, dataset=ctx.dataset,
-                      **train)
+    cfg = ctx.train_config(epochs=epochs, limit_train=ctx.preset.limit_train, **train)
     return fit(kind, model_config, cfg, out=path, progress=ctx.progress)
 
 
@@ -76,8 +75,12 @@ def step_ae20(ctx: Context) -> Section:
                      "Training and validation MSE per epoch (study fig. 3a). Look for both curves falling together: "
                      "a validation curve that turns up while training keeps falling would mean overfitting."),
                  fig(run.figures / "reconstructions.png",
-                     "One test image of each class above its reconstruction (study fig. 1a). Shapes and "
-                     "silhouettes should be clear; fine texture (prints, stripes) is what a 20-number code loses first.")])
+                     ctx.about("One test image of each class above its reconstruction (study fig. 1a). Shapes and "
+                               "silhouettes should be clear; fine texture (prints, stripes) is what a 20-number code "
+                               "loses first.",
+                               f"{'One test image of each class' if ctx.labelled else 'The first test images'} above "
+                               f"their reconstructions (the study's fig. 1a). Outlines and large areas of colour "
+                               f"should be clear; fine texture is what a 20-number code loses first."))])
 
 
 # ---------------------------------------------------------------- latent maps and traversals
@@ -88,9 +91,12 @@ def maps_and_traversal(ctx: Context, run_path, what: str) -> list:
     for method, how in (("pca", "the two directions of largest variance (PCA)"),
                         ("tsne", "t-SNE, which keeps neighbours together but not distances")):
         r = embed_figure(run_path, method, n=ctx.preset.map_n)
-        figures.append(fig(r["figure"], f"{what}: test images' codes projected with {how}, coloured by class "
-                                        f"(study fig. {'2a' if method == 'pca' else '2b'}). Look for classes forming "
-                                        f"their own clusters; shirts, T-shirts, pullovers and coats usually overlap."))
+        look = ctx.about("Look for classes forming their own clusters; shirts, T-shirts, pullovers and coats usually "
+                         "overlap.",
+                         "Look for classes forming their own clusters." if ctx.labelled else
+                         "Without labels, look for structure: clusters, gaps and outliers.")
+        figures.append(fig(r["figure"], f"{what}: test images' codes projected with {how}, {ctx.by_class()} "
+                                        f"(study fig. {'2a' if method == 'pca' else '2b'}). {look}"))
         if method == "pca":
             spread = np.asarray(r["latent"]).std(0)
             dims = tuple(int(d) for d in np.argsort(spread)[::-1][:2])
@@ -106,15 +112,18 @@ def maps_and_traversal(ctx: Context, run_path, what: str) -> list:
 def step_maps(ctx: Context) -> Section:
     return Section("maps", "", intro="The autoencoder's 20-dimensional codes of the test set, mapped to two "
                                      "dimensions, and new images made by moving through the code space.",
+                   # the maps and traversal of the VAE step come from the same function
                    figures=maps_and_traversal(ctx, ctx.results["ae20"], "Autoencoder, latent 20"))
 
 
-def lattice_figure(run: Run, what: str, fig_no: str) -> Figure:
+def lattice_figure(ctx: Context, run: Run, what: str, fig_no: str) -> Figure:
     result = generate_run(run.path, "grid", steps=15)
     out = write_generated(result, run.figures / "lattice.png")
-    return fig(out, f"{what}: left, the test images' 2-D codes coloured by class; right, the decoder's output over "
+    like = ("like the class that occupies the same region on the left" if ctx.labelled else
+            "like the test images whose codes lie in the same region on the left")
+    return fig(out, f"{what}: left, the test images' 2-D codes {ctx.by_class()}; right, the decoder's output over "
                     f"a regular lattice covering them (study fig. {fig_no}). Each region of the lattice should look "
-                    f"like the class that occupies the same region on the left.")
+                    f"{like}.")
 
 
 # ---------------------------------------------------------------- 4. autoencoder, latent 2
@@ -125,10 +134,10 @@ def step_ae2(ctx: Context) -> Section:
     return Section("ae2", "", intro="The same autoencoder squeezed to a 2-dimensional code, so its latent space can "
                                     "be drawn without any projection.",
                    tables=[run_table(run, "Training")],
-                   figures=[lattice_figure(run, "Autoencoder, latent 2", "4"),
+                   figures=[lattice_figure(ctx, run, "Autoencoder, latent 2", "4"),
                             fig(run.figures / "reconstructions.png",
-                                "Reconstructions from two numbers: blurrier than with 20, but the garment type "
-                                "survives.")])
+                                "Reconstructions from two numbers: blurrier than with 20, but " +
+                                ctx.about("the garment type survives.", "the overall shape and colour survive."))])
 
 
 # ---------------------------------------------------------------- 6, 7. VAE
@@ -159,7 +168,7 @@ def step_vae2(ctx: Context) -> Section:
     return Section("vae2", "", intro="The VAE with a 2-dimensional code: the KL term pulls the codes towards a "
                                      "standard normal, so the lattice has no holes.",
                    tables=[run_table(run, "Training")],
-                   figures=[lattice_figure(run, "VAE, latent 2", "8")])
+                   figures=[lattice_figure(ctx, run, "VAE, latent 2", "8")])
 
 
 # ---------------------------------------------------------------- 8. β sweep
@@ -167,8 +176,7 @@ def step_vae2(ctx: Context) -> Section:
 def step_beta(ctx: Context) -> Section:
     p = ctx.preset
     result = run_beta_sweep(BetaSweepConfig(betas=p.betas), VAEConfig(latent_dim=20),
-                            TrainConfig(epochs=p.beta_epochs, limit_train=p.limit_train, seed=ctx.seed,
-                                        dataset=ctx.dataset),
+                            ctx.train_config(epochs=p.beta_epochs, limit_train=p.limit_train),
                             out=ctx.path("beta-sweep"), progress=ctx.progress)
     rows = [[r["beta"], r["active_units"], r["total_kl"], r["test_mse"],
              ", ".join(f"z{d}" for d in r["top_dims"])] for r in result["rows"]]
@@ -189,7 +197,7 @@ def step_search(ctx: Context) -> Section:
     p = ctx.preset
     settings = SearchSettings(kind="ae", trials=p.search_trials, sampler="random", epochs_per_trial=p.search_epochs,
                               out=str(ctx.path("search")),
-                              train=TrainConfig(limit_train=p.search_limit, seed=ctx.seed, dataset=ctx.dataset))
+                              train=ctx.train_config(limit_train=p.search_limit))
     summary = run_search(settings, log=lambda m: None)
     if summary.get("best") is None:
         raise RuntimeError("no search trial completed")
@@ -239,6 +247,7 @@ def step_classifier(ctx: Context) -> Section:
     base = classify_baseline(config=ClassifyConfig(epochs=p.baseline_epochs, limit_train=p.limit_train,
                                                    seed=ctx.seed),
                              out=ctx.path("baseline-classifier"), dataset=ctx.dataset, progress=ctx.progress,
+                             splits=run_splits(open_run(ctx.results["ae20"]).config()["train"], limit_train=False),
                              log=lambda m: None)
     ctx.results["classifier_accuracy"] = frozen["test_accuracy"]
     ctx.results["classifier_baseline_accuracy"] = base["test_accuracy"]
@@ -251,15 +260,18 @@ def step_classifier(ctx: Context) -> Section:
     return Section("classifier", "", intro=(
         f"Does the code know the class? The autoencoder's encoder is frozen (no gradient reaches it, batch-norm "
         f"statistics fixed) and a small head reads its activations ({', '.join(frozen['features'])}) and learns the "
-        f"10 classes. The study reached 0.8557 this way; a supervised network of the same shape reached 0.89."),
+        f"{len(ctx.classes)} classes." + ctx.about(" The study reached 0.8557 this way; a supervised network of the same "
+                                                   "shape reached 0.89.", "")),
         tables=[Table("Test accuracy", ["classifier", "test accuracy", "trainable parameters", "frozen parameters",
                                         "epochs", "train time (s)"], rows),
                 Table("Per-class test accuracy", ["class", "frozen encoder", "from scratch"], per_class)],
         figures=[fig(out / "accuracy.png", "Training and validation accuracy of the head per epoch (study fig. 5a). "
                                            "Only the head learns, so the curves flatten early."),
                  fig(out / "confusion.png", "Test confusion matrix (study fig. 5b): rows are true classes, columns "
-                                            "predictions. The errors gather among the upper-body garments (shirt, "
-                                            "T-shirt, pullover, coat).")])
+                                            "predictions. " + ctx.about(
+                                                "The errors gather among the upper-body garments (shirt, T-shirt, "
+                                                "pullover, coat).", "Off-diagonal cells show which classes the code "
+                                                                    "confuses."))])
 
 
 # ---------------------------------------------------------------- 9. DCGAN
@@ -276,12 +288,13 @@ def step_gan(ctx: Context) -> Section:
                    "generator lost; both hovering is the healthy tug of war.")]
     if (run.figures / "progress.gif").is_file():
         figures.append(fig(run.figures / "progress.gif", "The same fixed noise decoded after every epoch (study "
-                                                         "fig. 11 as an animation): blobs become garments."))
+                                                         "fig. 11 as an animation): blobs become " +
+                           ctx.about("garments.", "pictures like the training images.")))
     figures += [fig(f, f"Fixed noise after epoch {int(f.stem.split('_')[-1]) + 1}") for f in (frames[:1] + frames[-1:])
                 if f.is_file()][: 2 if len(frames) > 1 else 1]
-    figures.append(fig(run.figures / "samples.png", "64 images from fresh noise at the end (study fig. 12): look for "
-                                                    "recognisable clothing and for variety (collapse shows as many "
-                                                    "near-identical images)."))
+    figures.append(fig(run.figures / "samples.png", f"64 images from fresh noise at the end (study fig. 12): look for "
+                                                    f"recognisable {ctx.subject} and for variety (collapse shows as "
+                                                    f"many near-identical images)."))
     study_width = GANConfig().g_width
     width = ("" if p.gan_width == study_width else
              f" Here at width {p.gan_width} (the study's is {study_width}) and batch {p.gan_batch}, so that the "
@@ -293,40 +306,82 @@ def step_gan(ctx: Context) -> Section:
                    tables=[run_table(run, "Training")], figures=figures)
 
 
+# ---------------------------------------------------------------- the yardstick of the sample metrics
+
+def step_features(ctx: Context) -> Section:
+    """Our feature network for this dataset: the shipped one, one built earlier (cached per dataset), or one
+    trained now on the labels."""
+    from latentspace.commands.feature_net import train_feature_net
+    from latentspace.models.featurenet import find_feature_net, load_feature_net
+
+    made = find_feature_net(ctx.dataset) is None
+    if made:
+        train_feature_net(ctx.dataset, epochs=ctx.preset.feature_net_epochs, seed=ctx.seed,
+                          limit_train=ctx.preset.limit_train, progress=ctx.progress, **ctx.data)
+    _, meta = load_feature_net(ctx.dataset)
+    ctx.results["features"] = f"our feature network for {ctx.dataset} (test accuracy {meta['test_accuracy']:.4f})"
+    how = (f"trained now for {meta['epochs']} epoch(s) on {meta['train_images']} labelled images" if made else
+           "found ready (shipped with latentspace, or built earlier by `latentspace feature-net`)")
+    return Section("features", "", intro=(
+        f"FID, KID, precision and recall compare generated and real images in the penultimate layer of a small "
+        f"classifier of {ctx.dataset}: a yardstick that knows this data (ImageNet's Inception judges small images "
+        f"poorly). It was {how}."),
+        tables=[Table("Feature network", ["dataset", "test accuracy", "epochs", "training images", "weights"],
+                      [[ctx.dataset, meta["test_accuracy"], meta["epochs"], meta["train_images"],
+                        meta["weights_sha256"][:12]]])])
+
+
 # ---------------------------------------------------------------- 10. summary of every model
 
 def step_summary(ctx: Context) -> Section:
-    rows, inception = [], ctx.preset.inception_n
+    """Every model measured the same way. The sample metrics use our feature network where the features step
+    found or made one (it needs labels), and InceptionV3 where the preset asks for it."""
+    ours, inception = "features" in ctx.results, ctx.preset.inception_n
+    n = ctx.preset.eval_n if ours else 0
+    rows = []
     for key, name in (("ae20", "Autoencoder, latent 20"), ("ae2", "Autoencoder, latent 2"),
                       ("vae20", "VAE, latent 20"), ("vae2", "VAE, latent 2"), ("gan", "DCGAN")):
         path = ctx.results.get(key)
         if not path or not finished_run(Path(path)):
             continue
-        m = evaluate_run(path, n=ctx.preset.eval_n)
+        m = evaluate_run(path, n=n)
         if inception:
             m.update(evaluate_run(path, n=inception, features="inception"))
         acc = ctx.results.get("classifier_accuracy") if key == "ae20" else None
-        rows.append([name, m.get("test_mse"), m.get("test_psnr"), m.get("test_ssim"), m.get("fid"), m.get("kid"),
+        rows.append([name, m.get("test_mse"), m.get("test_psnr"), m.get("test_ssim"),
+                     *([m.get("fid"), m.get("kid")] if ours else []),
                      *([m.get("inception_fid"), m.get("inception_kid")] if inception else []),
-                     m.get("precision"), m.get("recall"), acc, open_run(path).summary().get("train_time_s")])
+                     *([m.get("precision"), m.get("recall")] if ours else []),
+                     *([acc] if ctx.labelled else []), open_run(path).summary().get("train_time_s")])
     if not rows:
         raise RuntimeError("no finished model to summarise")
-    notes = [] if not inception else [
-        f"Inception FID and KID: {inception} samples against the first {inception} test images in InceptionV3 pool "
-        f"features with the literature's protocol (grey repeated to 3 channels, TF1 bilinear resize to 299, as "
-        f"TTUR, StyleGAN and clean-fid's legacy mode; docs/metrics.md). These two columns compare with published "
-        f"numbers at the same N; the FID and KID beside them use our Fashion-MNIST feature network, which judges "
-        f"this data better but has no counterpart in the literature."]
+    notes = []
+    if inception:
+        notes.append(
+            f"Inception FID and KID: {inception} samples against the first {inception} test images in InceptionV3 "
+            f"pool features with the literature's protocol (grey repeated to 3 channels, TF1 bilinear resize to 299, "
+            f"as TTUR, StyleGAN and clean-fid's legacy mode; docs/metrics.md). These columns compare with published "
+            f"numbers at the same N" + ("; the FID and KID beside them use our feature network for this dataset, "
+                                        "which judges it better but has no counterpart in the literature." if ours
+                                        else "."))
+    if not ours:
+        notes.append(f"No FID, KID, precision or recall in our features: {ctx.dataset} has no labels, and our "
+                     f"feature network is a classifier trained on them. "
+                     + ("The Inception columns measure the samples instead." if inception else
+                        "This preset computes no Inception features (slow on a CPU); `latentspace evaluate RUN "
+                        "--features inception` measures a run's samples in them."))
+    measured = (f" and {n} generated images against the test set (FID and KID in the features of "
+                f"{ctx.results['features']}, precision and recall with k = 3)" if ours else "")
     return Section("summary", "", notes=notes, intro=(
         f"Every model measured the same way: reconstruction of the test set (MSE, PSNR, SSIM; not for the GAN, "
-        f"which has no encoder) and {ctx.preset.eval_n} generated images against the test set (FID and KID on the "
-        f"project's own Fashion-MNIST feature network, precision and recall with k = 3). The autoencoders are "
-        f"sampled through a Gaussian mixture fitted on their training codes, the VAEs from N(0, I), the GAN from its "
-        f"noise. Lower FID/KID is better; precision is how many samples look real, recall how much of the real "
-        f"variety is covered."),
-        tables=[Table("All models", ["model", "test MSE", "PSNR (dB)", "SSIM", "FID", "KID",
-                                     *(["Inception FID", "Inception KID"] if inception else []), "precision", "recall",
-                                     "frozen-encoder accuracy", "train time (s)"], rows)])
+        f"which has no encoder){measured}. The autoencoders are sampled through a Gaussian mixture fitted on their "
+        f"training codes, the VAEs from N(0, I), the GAN from its noise. Lower FID/KID is better; precision is how "
+        f"many samples look real, recall how much of the real variety is covered."),
+        tables=[Table("All models", ["model", "test MSE", "PSNR (dB)", "SSIM", *(["FID", "KID"] if ours else []),
+                                     *(["Inception FID", "Inception KID"] if inception else []),
+                                     *(["precision", "recall"] if ours else []),
+                                     *(["frozen-encoder accuracy"] if ctx.labelled else []), "train time (s)"],
+                      rows)])
 
 
 STEPS = [
@@ -334,10 +389,11 @@ STEPS = [
     Step("search", "Random hyperparameter search", step_search),
     Step("maps", "Latent maps and traversal", step_maps, needs=("ae20",)),
     Step("ae2", "Autoencoder, latent 2", step_ae2),
-    Step("classifier", "Frozen-encoder classifier", step_classifier, needs=("ae20",)),
+    Step("classifier", "Frozen-encoder classifier", step_classifier, needs=("ae20",), needs_labels=True),
     Step("vae20", "VAE, latent 20", step_vae20),
     Step("vae2", "VAE, latent 2", step_vae2),
     Step("beta", "β sweep", step_beta),
     Step("gan", "DCGAN", step_gan),
+    Step("features", "Feature network for the sample metrics", step_features, needs_labels=True),
     Step("summary", "Every model side by side", step_summary),
 ]
