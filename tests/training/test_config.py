@@ -25,5 +25,11 @@ def test_defaults_and_choices():
     with pytest.raises(LatentspaceError, match="--channels must be one of 1, 3"):
         validate_config(TrainConfig(channels=2))
     assert (c.image_size, c.channels) == (None, None)
+
+
+def test_a_relative_folder_is_recorded_absolute(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert TrainConfig(dataset="folder:imgs").dataset == f"folder:{tmp_path / 'imgs'}"
+    assert TrainConfig(dataset="cifar10").dataset == "cifar10"
     with pytest.raises(LatentspaceError, match="--precision must be one of"):
         validate_config(TrainConfig(precision="8-bit"))

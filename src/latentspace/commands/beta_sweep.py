@@ -127,7 +127,8 @@ def run_beta_sweep(sweep: BetaSweepConfig, model_config: VAEConfig | None = None
     betas = parse_betas(sweep.betas)
     out = Path(out) if out else DEFAULT_OUT
     test = load_splits(train_config.dataset, train_config.data_dir, train_config.download,
-                       seed=train_config.seed).test
+                       seed=train_config.seed, image_size=train_config.image_size,
+                       channels=train_config.channels).test
     if sweep.image >= len(test):
         raise LatentspaceError(f"--image must be below {len(test)} (the test set's size), got {sweep.image}")
     out.mkdir(parents=True, exist_ok=True)

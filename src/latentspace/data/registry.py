@@ -89,6 +89,15 @@ def folder_path(name: str, data_dir=None) -> str | None:
     return None
 
 
+def absolute_dataset(name: str) -> str:
+    """`folder:PATH` with PATH made absolute (what a run records, so it reloads from any directory)."""
+    import os
+
+    if isinstance(name, str) and name.startswith(FOLDER + ":") and len(name) > len(FOLDER) + 1:
+        return FOLDER + ":" + os.path.abspath(os.path.expanduser(name[len(FOLDER) + 1:]))
+    return name
+
+
 def check_dataset_name(name) -> None:
     """A registry name, `folder` or `folder:PATH`; anything else is one clear error."""
     if not isinstance(name, str) or not name:

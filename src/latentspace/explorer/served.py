@@ -224,7 +224,7 @@ def load_served_runs(paths, limit_test: int | None = None) -> list[ServedRun]:
     for p in paths:
         model, run = load_run(p)
         train = run.config()["train"]
-        key = (train["dataset"], train.get("data_dir"))
+        key = (train["dataset"], train.get("data_dir"), train.get("image_size"), train.get("channels"))
         if key not in tests:
             tests[key] = run_splits(train).test.head(limit_test)
         name = _unique(run.name, names)

@@ -4,7 +4,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from latentspace.config import option
-from latentspace.data.registry import DATASETS, MAX_SIZE, MIN_SIZE, check_dataset_name, check_image_size
+from latentspace.data.registry import (
+    DATASETS,
+    MAX_SIZE,
+    MIN_SIZE,
+    absolute_dataset,
+    check_dataset_name,
+    check_image_size,
+)
 
 DEVICES = ("auto", "cpu", "cuda", "gpu", "mps")
 PRECISIONS = ("auto", "32-true", "32", "16-mixed", "bf16-mixed", "64-true")
@@ -31,3 +38,6 @@ class TrainConfig:
     image_size: int = option(None, f"center-crop and resize images to N x N, {MIN_SIZE} to {MAX_SIZE} "
                                    "(default: the dataset's own size; a folder's most common)", check=check_image_size)
     channels: int = option(None, "1 (grey) or 3 (RGB) (default: the data's own)", choices=(1, 3))
+
+    def __post_init__(self):
+        self.dataset = absolute_dataset(self.dataset)  # a run records where its folder is, from anywhere

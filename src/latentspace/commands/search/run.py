@@ -141,7 +141,8 @@ def run_search(settings: SearchSettings, objective: Callable | None = None, log=
         from latentspace.data.images import load_splits
 
         t = settings.train
-        load_splits(t.dataset, t.data_dir, t.download, seed=t.seed, limit_train=t.limit_train)
+        load_splits(t.dataset, t.data_dir, t.download, seed=t.seed, limit_train=t.limit_train,
+                    image_size=t.image_size, channels=t.channels)
     log(f"study {settings.study_name!r} in {safe_url(settings.storage_url)}: {settings.trials} trials, "
         f"{settings.sampler} sampler, {settings.workers} worker(s), {settings.epochs_per_trial} epoch(s) each")
     for name, dist in space.items():
