@@ -37,11 +37,12 @@ def describe(module: torch.nn.Module, inputs: dict) -> dict:
             "outputs": outputs}
 
 
-def study_networks() -> dict:
-    """Every network of the study at 1 x 28 x 28, with the settings the study and the tests use."""
+def study_networks(image_shape=None) -> dict:
+    """Every network of the study at 1 x 28 x 28, with the settings the study and the tests use; with
+    `image_shape`, that shape is passed to every constructor (the record was made without it)."""
     from latentspace.models.autoencoder import Autoencoder
     from latentspace.models.autoencoder_config import AEConfig
-    from latentspace.models.featurenet import FeatureNet
+    from latentspace.models.featurenet import FeatureNet, FeatureNetArch
     from latentspace.models.gan import GAN
     from latentspace.models.gan_config import GANConfig
     from latentspace.models.nets import Decoder, Discriminator, Encoder, Generator
@@ -50,7 +51,8 @@ def study_networks() -> dict:
     from latentspace.models.vae import VAE
     from latentspace.models.vae_config import VAEConfig
 
-    x = torch.rand(2, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    kw = {} if image_shape is None else {"image_shape": tuple(image_shape)}
+    x = torch.rand(2, *(image_shape or (1, 28, 28)), generator=torch.Generator().manual_seed(0))
     image = {"forward": lambda m: m(x)}
     encoder = {"forward": lambda m: m(x), "features": lambda m: m.features(x)}
 
@@ -58,29 +60,29 @@ def study_networks() -> dict:
         return {"forward": lambda m: m(torch.zeros(2, d))}
 
     nets = {
-        "Encoder(20)": (Encoder(20), encoder),
-        "Encoder(2)": (Encoder(2), encoder),
-        "Encoder(8, width=2.0, hidden=256)": (Encoder(8, width=2.0, hidden=256), encoder),
-        "Encoder(8, width=0.5)": (Encoder(8, width=0.5), encoder),
-        "Decoder(20)": (Decoder(20), latent(20)),
-        "Decoder(2)": (Decoder(2), latent(2)),
-        "Decoder(8, width=2.0, hidden=256)": (Decoder(8, width=2.0, hidden=256), latent(8)),
-        "Decoder(8, width=0.5)": (Decoder(8, width=0.5), latent(8)),
-        "Generator(100, 64)": (Generator(100, 64), latent(100)),
-        "Generator(16, 8)": (Generator(16, 8), latent(16)),
-        "Discriminator(64)": (Discriminator(64), image),
-        "Discriminator(8)": (Discriminator(8), image),
-        "Discriminator(64, spectral_norm=True)": (Discriminator(64, spectral_norm=True), image),
-        "FeatureNet()": (FeatureNet(), {"forward": lambda m: m(x), "features": lambda m: m.features(x)}),
-        "Autoencoder(AEConfig())": (Autoencoder(AEConfig()), image),
-        "VAE(VAEConfig())": (VAE(VAEConfig()), {"encode_distribution": lambda m: m.encode_distribution(x),
+        "Encoder(20)": (Encoder(20, **kw), encoder),
+        "Encoder(2)": (Encoder(2, **kw), encoder),
+        "Encoder(8, width=2.0, hidden=256)": (Encoder(8, width=2.0, hidden=256, **kw), encoder),
+        "Encoder(8, width=0.5)": (Encoder(8, width=0.5, **kw), encoder),
+        "Decoder(20)": (Decoder(20, **kw), latent(20)),
+        "Decoder(2)": (Decoder(2, **kw), latent(2)),
+        "Decoder(8, width=2.0, hidden=256)": (Decoder(8, width=2.0, hidden=256, **kw), latent(8)),
+        "Decoder(8, width=0.5)": (Decoder(8, width=0.5, **kw), latent(8)),
+        "Generator(100, 64)": (Generator(100, 64, **kw), latent(100)),
+        "Generator(16, 8)": (Generator(16, 8, **kw), latent(16)),
+        "Discriminator(64)": (Discriminator(64, **kw), image),
+        "Discriminator(8)": (Discriminator(8, **kw), image),
+        "Discriminator(64, spectral_norm=True)": (Discriminator(64, spectral_norm=True, **kw), image),
+        "FeatureNet()": (FeatureNet(FeatureNetArch(**kw)), {"forward": lambda m: m(x), "features": lambda m: m.features(x)}),
+        "Autoencoder(AEConfig())": (Autoencoder(AEConfig(), **kw), image),
+        "VAE(VAEConfig())": (VAE(VAEConfig(), **kw), {"encode_distribution": lambda m: m.encode_distribution(x),
                                                  "decode": lambda m: m.decode(torch.zeros(2, m.latent_dim))}),
-        "GAN(GANConfig())": (GAN(GANConfig()), {"decode": lambda m: m.decode(torch.zeros(2, 100))}),
-        "GAN(GANConfig(ema=True, spectral_norm=True))": (GAN(GANConfig(ema=True, spectral_norm=True)),
+        "GAN(GANConfig())": (GAN(GANConfig(), **kw), {"decode": lambda m: m.decode(torch.zeros(2, 100))}),
+        "GAN(GANConfig(ema=True, spectral_norm=True))": (GAN(GANConfig(ema=True, spectral_norm=True), **kw),
                                                          {"decode": lambda m: m.decode(torch.zeros(2, 100))}),
-        "Probe(Encoder(20), ProbeConfig())": (Probe(Encoder(20), ProbeConfig()), image),
+        "Probe(Encoder(20), ProbeConfig())": (Probe(Encoder(20, **kw), ProbeConfig()), image),
         "Probe(Encoder(20), ProbeConfig(pool=2, features='conv1,latent'))": (
-            Probe(Encoder(20), ProbeConfig(pool=2, features="conv1,latent")), image),
+            Probe(Encoder(20, **kw), ProbeConfig(pool=2, features="conv1,latent")), image),
     }
     return {name: describe(net, inputs) for name, (net, inputs) in nets.items()}
 

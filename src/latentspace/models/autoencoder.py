@@ -17,8 +17,8 @@ class Autoencoder(LatentModel):
 
     def __init__(self, config: AEConfig, image_shape: tuple = STUDY_SHAPE):
         super().__init__(config, image_shape)
-        self.encoder = Encoder(config.latent_dim, config.width)
-        self.decoder = Decoder(config.latent_dim, config.width)
+        self.encoder = Encoder(config.latent_dim, config.width, image_shape=self.image_shape)
+        self.decoder = Decoder(config.latent_dim, config.width, image_shape=self.image_shape)
         init_weights(self, config.init)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:

@@ -5,9 +5,8 @@ import lightning as L
 import torch
 
 from latentspace.errors import LatentspaceError
+from latentspace.models.nets import STUDY_SHAPE
 from latentspace.models.optim import make_optimizer
-
-STUDY_SHAPE = (1, 28, 28)  # Fashion-MNIST's: at this shape every network is exactly the study's
 
 
 class LatentModel(L.LightningModule):

@@ -36,6 +36,11 @@ class FeatureNetArch:
     feature_dim: int = 128          # the penultimate layer: the feature space of FID/KID/PR
     num_classes: int = 10
     dropout: float = 0.0           # the net underfits in 8 epochs: no dropout, no shifts, only flips
+    image_shape: tuple = (1, 28, 28)  # (channels, height, width) it reads; records without it are Fashion-MNIST's
+
+    def __post_init__(self):  # from a JSON record: lists back to tuples
+        object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))
+        object.__setattr__(self, "image_shape", tuple(int(v) for v in self.image_shape))
 
 
 def _conv_bn(c_in: int, c_out: int, kernel: int = 3, stride: int = 1) -> list:
@@ -43,26 +48,40 @@ def _conv_bn(c_in: int, c_out: int, kernel: int = 3, stride: int = 1) -> list:
             nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
 
 
-class FeatureNet(nn.Module):
-    """28x28 greyscale -> `feature_dim` features -> class logits.
+MAX_MAP = 8  # the last convolutional map is at most this wide: larger images get more pool + conv stages
 
-    Stem: 2x2 patches to 14x14 (no pixel is lost: 4 values become c1 channels); a 3x3 conv at
-    14x14; max-pool; a 3x3 conv at 7x7; a linear layer to the features (BN, ReLU); dropout; the
-    classifier. Cheap on a CPU (about 4 M multiply-adds per image), which keeps evaluation fast.
-    Input: float in [0, 1], N x 1 x 28 x 28.
+
+class FeatureNet(nn.Module):
+    """Images (`arch.image_shape`, 1 x 28 x 28 for Fashion-MNIST) -> `feature_dim` features -> class logits.
+
+    Stem: 2x2 patches to half size (14x14 at 28; no pixel is lost: 4 values per channel become c1
+    channels); a 3x3 conv; max-pool (7x7 at 28); a 3x3 conv; on images over 32 pixels, more max-pool +
+    3x3 conv (c3) stages until the map is at most 8x8; a linear layer to the features (BN, ReLU);
+    dropout; the classifier. Cheap on a CPU (about 4 M multiply-adds per 28x28 image), which keeps
+    evaluation fast. Input: float in [0, 1], N x C x H x W.
     """
 
     def __init__(self, arch: FeatureNetArch = FeatureNetArch()):
         super().__init__()
+        from latentspace.models.nets import check_image_shape
+
+        channels, size, _ = check_image_shape(arch.image_shape)
         c1, c2, c3 = arch.channels
         self.arch = arch
+        m = size // 2 // 2  # after the stem and the first pool
+        extra = []
+        while m > MAX_MAP:
+            extra += [nn.MaxPool2d(2), *_conv_bn(c3, c3)]
+            m //= 2
         self.body = nn.Sequential(
-            *_conv_bn(1, c1, kernel=2, stride=2),      # 14x14
+            *_conv_bn(channels, c1, kernel=2, stride=2),  # 14x14
             *_conv_bn(c1, c2),
-            nn.MaxPool2d(2),                           # 7x7
+            nn.MaxPool2d(2),                              # 7x7
             *_conv_bn(c2, c3),
+            *extra,
             nn.Flatten(),
-            nn.Linear(c3 * 49, arch.feature_dim, bias=False), nn.BatchNorm1d(arch.feature_dim), nn.ReLU(inplace=True))
+            nn.Linear(c3 * m * m, arch.feature_dim, bias=False), nn.BatchNorm1d(arch.feature_dim),
+            nn.ReLU(inplace=True))
         self.dropout = nn.Dropout(arch.dropout)
         self.classifier = nn.Linear(arch.feature_dim, arch.num_classes)
 

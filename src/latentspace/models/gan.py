@@ -51,8 +51,8 @@ class GAN(LatentModel):
         if not (0.0 <= config.beta1 < 1.0 and 0.0 <= config.beta2 < 1.0 and 0.0 <= config.ema_decay < 1.0):
             raise LatentspaceError("--beta1, --beta2 and --ema-decay must be in [0, 1)")
         self.automatic_optimization = False
-        self.generator = Generator(config.noise_dim, config.g_width)
-        self.discriminator = Discriminator(config.d_width, spectral_norm=config.spectral_norm)
+        self.generator = Generator(config.noise_dim, config.g_width, self.image_shape)
+        self.discriminator = Discriminator(config.d_width, config.spectral_norm, self.image_shape)
         self.generator_ema = None
         if config.ema:
             # never trained, only averaged into; sampling switches it to eval mode
@@ -74,7 +74,7 @@ class GAN(LatentModel):
         return self.generator_ema if self.generator_ema is not None else self.generator
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Noise (N x noise_dim) to images N x 1 x 28 x 28 in [0, 1]."""
+        """Noise (N x noise_dim) to images N x C x H x W in [0, 1]."""
         return self.sampler(z.to(self.device)).add(1).mul_(0.5).clamp_(0, 1)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:

@@ -55,7 +55,7 @@ class Probe(L.LightningModule):
     def _feature_dim(self) -> int:
         was_training = self.encoder.training
         self.encoder.eval()
-        dim = self.read_features(torch.zeros(1, 1, 28, 28)).shape[1]
+        dim = self.read_features(torch.zeros(1, *self.encoder.image_shape)).shape[1]
         self.encoder.train(was_training)
         return dim
 

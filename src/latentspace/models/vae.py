@@ -27,9 +27,9 @@ class VAE(LatentModel):
 
     def __init__(self, config: VAEConfig, image_shape: tuple = STUDY_SHAPE):
         super().__init__(config, image_shape)
-        self.encoder = Encoder(config.latent_dim, config.width)  # encoder.head is the μ head
+        self.encoder = Encoder(config.latent_dim, config.width, image_shape=self.image_shape)  # encoder.head is the μ head
         self.logvar_head = nn.Linear(self.encoder.hidden, config.latent_dim)
-        self.decoder = Decoder(config.latent_dim, config.width)
+        self.decoder = Decoder(config.latent_dim, config.width, image_shape=self.image_shape)
         init_weights(self, config.init)
 
     def title(self) -> str:
