@@ -6,8 +6,12 @@ small classifier trained on the dataset itself. Its weights ship inside the pack
 (`latentspace/weights/DATASET.pt`, a plain state_dict) with `DATASET.json` beside them: the
 dataset, test accuracy, seed, architecture and the commit of the code that trained it.
 
-`latentspace feature-net --dataset NAME` trains one (seeded; `latentspace.commands.feature_net`).
-Weights built by a user land in the cache directory, which is searched after the package's own.
+`latentspace feature-net --dataset NAME` trains one for any labelled dataset, at its image shape (seeded;
+`latentspace.commands.feature_net`). Weights are named by the dataset's identity (`Splits.identity`: the
+name alone for a registry dataset at its own shape, otherwise with its shape or content hash), so a
+network never scores another dataset's images. Weights built by a user land in the cache directory
+(`cache_root()/weights`), which is searched after the package's own. An unlabelled set has none: its
+samples are scored with the Inception features (`--features inception`).
 """
 from __future__ import annotations
 
@@ -106,31 +110,54 @@ def _build_hint(dataset: str) -> str:
     return f"build it with `latentspace feature-net --dataset {dataset}` (trains a small classifier, a few minutes)"
 
 
-def load_feature_net(dataset: str = "fashion-mnist") -> tuple[FeatureNet, dict]:
-    """(FeatureNet in eval mode, its JSON record) for a dataset; a clear error when none fits."""
-    get_spec(dataset)  # unknown names fail here with the list of datasets
+def unlabelled_refusal(dataset: str) -> str:
+    """What to say when an unlabelled set asks for our feature network: it is a classifier and needs labels."""
+    return (f"{dataset} has no labels, so no feature network can be trained for it (it is a classifier); "
+            f"score its samples with `--features inception`")
+
+
+def _registry_classes(identity: str):
+    try:
+        return len(get_spec(identity).classes)
+    except LatentspaceError:  # not a registry dataset at its own shape (a folder, a resized set)
+        return None
+
+
+def load_feature_net(identity: str = "fashion-mnist", dataset: str | None = None, num_classes: int | None = None,
+                     labelled: bool = True, image_shape=None) -> tuple[FeatureNet, dict]:
+    """(FeatureNet in eval mode, its JSON record) for a dataset identity (`Splits.identity`: the dataset's name
+    at its own shape, e.g. fashion-mnist); a clear one-line error when none fits. `dataset` is the name the
+    hint tells the user to build it for (default: the identity); `num_classes` and `image_shape`, when given,
+    must match the network's."""
+    dataset = dataset or identity
+    if not labelled:
+        raise LatentspaceError(unlabelled_refusal(dataset))
     for d in weight_dirs():
-        pt, meta_file = d / f"{dataset}.pt", d / f"{dataset}.json"
+        pt, meta_file = d / f"{identity}.pt", d / f"{identity}.json"
         if pt.is_file():
             break
     else:
-        raise LatentspaceError(f"no feature network for {dataset} (looked in "
+        raise LatentspaceError(f"no feature network for {identity} (looked in "
                                f"{', '.join(str(d) for d in weight_dirs())}); {_build_hint(dataset)}")
     if not meta_file.is_file():
         raise LatentspaceError(f"{pt} has no {meta_file.name} beside it; {_build_hint(dataset)}")
     try:
         meta = json.loads(meta_file.read_text())
-        arch = FeatureNetArch(**{**meta["architecture"], "channels": tuple(meta["architecture"]["channels"])})
-    except (OSError, ValueError, KeyError, TypeError) as e:
+        arch = FeatureNetArch(**meta["architecture"])
+    except (OSError, ValueError, KeyError, TypeError, LatentspaceError) as e:
         raise LatentspaceError(f"{meta_file}: unreadable feature-network record ({e}); {_build_hint(dataset)}") from None
-    if meta.get("dataset") != dataset or meta.get("format") != FORMAT:
+    if meta.get("dataset") != identity or meta.get("format") != FORMAT:
         raise LatentspaceError(f"{pt} was built for dataset {meta.get('dataset')!r} (format {meta.get('format')}), "
-                               f"not {dataset!r} (format {FORMAT}); {_build_hint(dataset)}")
-    if arch.num_classes != len(get_spec(dataset).classes):
+                               f"not {identity!r} (format {FORMAT}); {_build_hint(dataset)}")
+    num_classes = num_classes if num_classes is not None else _registry_classes(identity)
+    if num_classes is not None and arch.num_classes != num_classes:
         raise LatentspaceError(f"{pt} has {arch.num_classes} classes but {dataset} has "
-                               f"{len(get_spec(dataset).classes)}; {_build_hint(dataset)}")
-    net = FeatureNet(arch)
+                               f"{num_classes}; {_build_hint(dataset)}")
+    if image_shape is not None and tuple(image_shape) != arch.image_shape:
+        raise LatentspaceError(f"{pt} reads {'x'.join(map(str, arch.image_shape))} images but {dataset}'s are "
+                               f"{'x'.join(map(str, image_shape))}; {_build_hint(dataset)}")
     try:
+        net = FeatureNet(arch)
         state = torch.load(pt, map_location="cpu", weights_only=True)
         net.load_state_dict(state)
     except Exception as e:  # damaged file or weights of another architecture
@@ -141,6 +168,12 @@ def load_feature_net(dataset: str = "fashion-mnist") -> tuple[FeatureNet, dict]:
     net.eval().requires_grad_(False)
     meta["weights_sha256"] = file_hash(pt)
     return net, meta
+
+
+def feature_net_for(splits) -> tuple[FeatureNet, dict]:
+    """The feature network of a dataset's splits (`data.images.Splits`): by its identity, for its classes and
+    image shape; refused in one line for an unlabelled set or when none has been built."""
+    return load_feature_net(splits.identity, splits.name, len(splits.classes), splits.labelled, splits.image_shape)
 
 
 class FeatureNetModule(L.LightningModule):
