@@ -42,3 +42,25 @@ def test_missing_or_mismatched_feature_net(tmp_path, monkeypatch):
     (tmp_path / "pkg" / "mnist.json").write_text(json.dumps(meta))
     with pytest.raises(LatentspaceError, match="does not fit.*feature-net --dataset mnist"):
         FN.load_feature_net("mnist")
+
+
+def test_the_shipped_record_reads_as_a_28x28_grey_network_and_refuses_other_shapes():
+    net, meta = load_feature_net("fashion-mnist", image_shape=(1, 28, 28))
+    assert "image_shape" not in meta["architecture"] and net.arch.image_shape == (1, 28, 28)
+    with pytest.raises(LatentspaceError, match="reads 1x28x28 images but fashion-mnist's are 3x32x32"):
+        load_feature_net("fashion-mnist", image_shape=(3, 32, 32))
+
+
+def test_an_unlabelled_set_is_told_to_use_the_inception_features():
+    with pytest.raises(LatentspaceError) as e:
+        load_feature_net("folder-abc123", "folder:/pics", labelled=False)
+    assert "\n" not in str(e.value) and "folder:/pics has no labels" in str(e.value)
+    assert "--features inception" in str(e.value)
+
+
+def test_a_dataset_outside_the_registry_is_looked_up_by_its_identity(tmp_path, monkeypatch):
+    monkeypatch.setattr(FN, "PACKAGE_WEIGHTS", tmp_path / "pkg")
+    monkeypatch.setenv("LATENTSPACE_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(LatentspaceError, match=r"no feature network for fake-rgb-3x32x32 .*"
+                                               r"`latentspace feature-net --dataset fake-rgb`"):
+        FN.load_feature_net("fake-rgb-3x32x32", "fake-rgb", 10)
