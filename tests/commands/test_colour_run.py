@@ -17,7 +17,7 @@ pytestmark = pytest.mark.integration
 
 SHAPE = (3, 32, 32)
 MODULES = ("latentspace.commands.generate", "latentspace.commands.embed", "latentspace.commands.evaluate",
-           "latentspace.commands.classify", "latentspace.explorer.served")
+           "latentspace.commands.classify", "latentspace.explorer.served", "latentspace.commands.search.objective")
 
 
 def _splits(labelled: bool = True) -> Splits:
@@ -47,6 +47,14 @@ def colour_run(tmp_path_factory):
                           progress=False), splits
 
 
+@pytest.fixture(scope="module")
+def feature_net(colour_run):
+    """A feature network trained for the fake colour dataset, in the module's cache."""
+    from latentspace.commands.feature_net import train_feature_net
+
+    return train_feature_net(splits=colour_run[1], epochs=1, batch_size=40, progress=False)
+
+
 def test_generate_and_embed_give_colour_images_and_codes(colour_run):
     from latentspace.commands.embed import embed_run
     from latentspace.commands.generate import generate_run
@@ -67,11 +75,13 @@ def test_evaluate_refuses_in_one_line_without_a_feature_network(colour_run, tmp_
 
     run, _ = colour_run
     monkeypatch.setenv("LATENTSPACE_CACHE", str(tmp_path / "empty"))
+    saved = run.path / "evaluation.json"
+    before = saved.read_text() if saved.exists() else None
     with pytest.raises(LatentspaceError) as e:
         evaluate_run(run.path, n=40)
     assert "\n" not in str(e.value) and "no feature network for fake-rgb-3x32x32" in str(e.value)
     assert "`latentspace feature-net --dataset fake-rgb`" in str(e.value)
-    assert not (run.path / "evaluation.json").exists()  # nothing half-written
+    assert (saved.read_text() if saved.exists() else None) == before  # nothing half-written
     _serve(monkeypatch, _splits(labelled=False))
     with pytest.raises(LatentspaceError) as e:
         evaluate_run(run.path, n=40)
@@ -80,13 +90,11 @@ def test_evaluate_refuses_in_one_line_without_a_feature_network(colour_run, tmp_
     assert set(evaluate_run(run.path, n=0)) >= {"test_mse", "test_psnr", "test_ssim", "test_kl"}
 
 
-def test_evaluate_scores_a_colour_run_with_the_datasets_feature_network(colour_run):
+def test_evaluate_scores_a_colour_run_with_the_datasets_feature_network(colour_run, feature_net):
     from latentspace.commands.evaluate import evaluate_run
-    from latentspace.commands.feature_net import train_feature_net
 
     run, splits = colour_run
-    record = train_feature_net(splits=splits, epochs=1, batch_size=40, progress=False)
-    assert record["dataset"] == "fake-rgb-3x32x32"
+    assert feature_net["dataset"] == "fake-rgb-3x32x32"
     results = evaluate_run(run.path, n=60)
     for key in ("test_mse", "test_psnr", "test_ssim", "test_kl", "fid", "kid", "precision", "recall"):
         assert np.isfinite(results[key]), key
@@ -132,3 +140,14 @@ def test_the_explorer_serves_a_colour_run(colour_run):
     assert png.mode == "RGB" and png.size == (32, 32)
     samples = client.post("/api/sample", json={"run": info["name"], "n": 4, "seed": 2}).json()["images"]
     assert len(samples) == 4 and np.array(samples[0]["z"]).shape == (3,)
+
+
+def test_the_searchs_fid_objective_scores_with_the_datasets_feature_network(colour_run, feature_net, monkeypatch):
+    from types import SimpleNamespace
+
+    from latentspace.commands.search import objective
+
+    run, _ = colour_run
+    monkeypatch.setattr(objective, "FID_SAMPLES", 50)
+    fid = objective.sample_fid(run, SimpleNamespace(dataset="fake-rgb", seed=0))
+    assert np.isfinite(fid) and fid > 0
