@@ -8,7 +8,8 @@ Trainer on the CPU, the same batch size, timed over a fixed number of steps afte
 Before and after at 28 x 28 alternate for `--rounds` rounds (the median is reported) so load drifts hit both.
 
 usage: python benchmarks/shape_throughput.py [--steps 30] [--warmup 5] [--batch-size 128] [--rounds 2]
-Prints a table and writes benchmarks/results/shape_throughput.json.
+                                             [--kinds ae,gan] [--shapes 3x32x32,3x64x64] [--out NAME]
+Prints a table and writes benchmarks/results/NAME.json (default shape_throughput.json).
 """
 from __future__ import annotations
 
@@ -81,6 +82,9 @@ def main() -> None:
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--kinds", default="ae,gan")
+    p.add_argument("--shapes", default="3x32x32,3x64x64", help="the shapes measured after only (none: '')")
+    p.add_argument("--out", default="shape_throughput")
     p.add_argument("--before", default="/tmp/latentspace-before", help=f"a checkout of {BEFORE_COMMIT}")
     args = p.parse_args()
     if args.worker:
@@ -94,7 +98,8 @@ def main() -> None:
     load = os.getloadavg()
     rows = []
     study = (1, 28, 28)
-    for kind in ("ae", "gan"):
+    colour = [tuple(int(v) for v in s.split("x")) for s in args.shapes.split(",") if s]
+    for kind in args.kinds.split(","):
         res = {"before": [], "after": []}
         for _ in range(args.rounds):
             res["before"].append(run_worker(before / "src", kind, study, args))
@@ -105,7 +110,7 @@ def main() -> None:
                      "runs": [r["images_per_s"] for r in res["before"]], "parameters": res["before"][0]["parameters"]})
         rows.append({"kind": kind, "code": "after", "shape": "1x28x28", "images_per_s": a, "ratio": round(a / b, 3),
                      "runs": [r["images_per_s"] for r in res["after"]], "parameters": res["after"][0]["parameters"]})
-        for shape in ((3, 32, 32), (3, 64, 64)):
+        for shape in colour:
             r = run_worker(after_src, kind, shape, args)
             rows.append({"kind": kind, "code": "after", "shape": "x".join(map(str, shape)),
                          "images_per_s": r["images_per_s"], "ratio": round(r["images_per_s"] / b, 3),
@@ -120,9 +125,9 @@ def main() -> None:
               "load_average_at_end": [round(v, 2) for v in os.getloadavg()], "rows": rows,
               "date": time.strftime("%Y-%m-%d %H:%M:%S")}
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "shape_throughput.json").write_text(json.dumps(result, indent=1))
+    (RESULTS / f"{args.out}.json").write_text(json.dumps(result, indent=1))
     print(f"load average {result['load_average_at_start']} -> {result['load_average_at_end']}; "
-          f"written {RESULTS / 'shape_throughput.json'}")
+          f"written {RESULTS / (args.out + '.json')}")
 
 
 if __name__ == "__main__":
