@@ -169,7 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
     fn.add_argument("--dataset", default="fashion-mnist", choices=tuple(DATASETS))
     fn.add_argument("--epochs", type=int, default=None, help="(default: the shipped network's recipe)")
     fn.add_argument("--seed", type=int, default=0)
-    fn.add_argument("--out", help="directory for DATASET.pt and DATASET.json (default: the cache's weights/)")
+    fn.add_argument("--out", help="directory for IDENTITY.pt and IDENTITY.json, IDENTITY naming the dataset at "
+                                  "its shape (default: the cache's weights/, where evaluate finds it)")
     fn.add_argument("--data-dir")
     fn.add_argument("--no-progress", action="store_true", help="no progress bar")
     fn.set_defaults(func=cmd_feature_net)
