@@ -70,7 +70,8 @@ def test_generate_and_embed_give_colour_images_and_codes(colour_run):
     assert emb["points"].shape == (50, 2)
 
 
-def test_evaluate_refuses_in_one_line_without_a_feature_network(colour_run, tmp_path, monkeypatch):
+def test_evaluate_refuses_in_one_line_without_a_feature_network(colour_run, tmp_path, monkeypatch, capsys):
+    from latentspace.cli import main
     from latentspace.commands.evaluate import evaluate_run
 
     run, _ = colour_run
@@ -81,6 +82,10 @@ def test_evaluate_refuses_in_one_line_without_a_feature_network(colour_run, tmp_
         evaluate_run(run.path, n=40)
     assert "\n" not in str(e.value) and "no feature network for fake-rgb-3x32x32" in str(e.value)
     assert "`latentspace feature-net --dataset fake-rgb`" in str(e.value)
+    capsys.readouterr()
+    assert main(["evaluate", str(run.path), "--n", "40"]) == 2  # the command: exit 2, the one line on stderr
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "latentspace feature-net --dataset fake-rgb" in err
     assert (saved.read_text() if saved.exists() else None) == before  # nothing half-written
     _serve(monkeypatch, _splits(labelled=False))
     with pytest.raises(LatentspaceError) as e:
