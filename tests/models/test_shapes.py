@@ -106,3 +106,17 @@ def test_every_model_builds_for_the_data_shape_and_says_it():
             assert model.encode(torch.rand(2, 3, 64, 64)).shape == (2, model.latent_dim)
     with pytest.raises(LatentspaceError, match="16 to 128"):
         get_spec("ae").build(get_spec("ae").config_cls(), (3, 200, 200))
+
+
+def test_every_size_from_16_to_128_is_built_exactly():
+    """Not only the tested sizes: every square size the data layer accepts gives images of exactly that size."""
+    with torch.no_grad():
+        for size in range(nets.MIN_SIZE, nets.MAX_SIZE + 1):
+            shape = (3, size, size)
+            assert Decoder(2, width=0.25, hidden=4, image_shape=shape)(torch.zeros(1, 2)).shape[-2:] == (size, size)
+            assert Generator(2, 1, image_shape=shape)(torch.zeros(1, 2)).shape[-2:] == (size, size)
+            x = torch.zeros(1, *shape)
+            assert Encoder(2, width=0.25, hidden=4, image_shape=shape).eval()(x).shape == (1, 2)
+            assert Discriminator(1, image_shape=shape).eval()(x).shape == (1,)
+            assert FeatureNet(FeatureNetArch(channels=(2, 2, 2), feature_dim=2, image_shape=shape)).eval()(x).shape \
+                == (1, 10)
