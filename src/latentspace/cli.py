@@ -122,7 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="samples drawn for FID/KID/precision/recall, and test images they are compared with; "
                          "0 skips the sample metrics (default: 10000)")
     ev.add_argument("--samples", metavar="FILE.npy",
-                    help="score this file of images (N x 28 x 28, uint8 or floats in [0, 1]) instead of a run")
+                    help="score this file of images (the dataset's shape: N x H x W grey or N x H x W x 3; uint8 or "
+                         "floats in [0, 1]) instead of a run")
     ev.add_argument("--dataset", default="fashion-mnist", choices=tuple(DATASETS),
                     help="the test set (and feature network) --samples are scored against (default: fashion-mnist)")
     ev.add_argument("--features", default="ours", choices=("ours", "inception"),
