@@ -122,7 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="samples drawn for FID/KID/precision/recall, and test images they are compared with; "
                          "0 skips the sample metrics (default: 10000)")
     ev.add_argument("--samples", metavar="FILE.npy",
-                    help="score this file of images (N x 28 x 28, uint8 or floats in [0, 1]) instead of a run")
+                    help="score this file of images (the dataset's shape: N x H x W grey or N x H x W x 3; uint8 or "
+                         "floats in [0, 1]) instead of a run")
     ev.add_argument("--dataset", default="fashion-mnist", type=dataset_arg,
                     help="the test set (and feature network) --samples are scored against (default: fashion-mnist)")
     ev.add_argument("--features", default="ours", choices=("ours", "inception"),
@@ -169,7 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
     fn.add_argument("--dataset", default="fashion-mnist", type=dataset_arg)
     fn.add_argument("--epochs", type=int, default=None, help="(default: the shipped network's recipe)")
     fn.add_argument("--seed", type=int, default=0)
-    fn.add_argument("--out", help="directory for DATASET.pt and DATASET.json (default: the cache's weights/)")
+    fn.add_argument("--out", help="directory for IDENTITY.pt and IDENTITY.json, IDENTITY naming the dataset at "
+                                  "its shape (default: the cache's weights/, where evaluate finds it)")
     fn.add_argument("--data-dir")
     _data_shape_flags(fn)
     fn.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 
 import pytest
-import torch
 
 from latentspace.commands.feature_net import accuracy
 from latentspace.data.images import load_splits
@@ -45,18 +44,29 @@ def test_missing_or_mismatched_feature_net(tmp_path, monkeypatch):
         FN.load_feature_net("mnist")
 
 
+def test_the_shipped_record_reads_as_a_28x28_grey_network_and_refuses_other_shapes():
+    net, meta = load_feature_net("fashion-mnist", image_shape=(1, 28, 28))
+    assert "image_shape" not in meta["architecture"] and net.arch.image_shape == (1, 28, 28)
+    with pytest.raises(LatentspaceError, match="reads 1x28x28 images but fashion-mnist's are 3x32x32"):
+        load_feature_net("fashion-mnist", image_shape=(3, 32, 32))
+
+
+def test_an_unlabelled_set_is_told_to_use_the_inception_features():
+    with pytest.raises(LatentspaceError) as e:
+        load_feature_net("folder-abc123", "folder:/pics", labelled=False)
+    assert "\n" not in str(e.value) and "folder:/pics has no labels" in str(e.value)
+    assert "--features inception" in str(e.value)
+
+
+def test_a_dataset_outside_the_registry_is_looked_up_by_its_identity(tmp_path, monkeypatch):
+    monkeypatch.setattr(FN, "PACKAGE_WEIGHTS", tmp_path / "pkg")
+    monkeypatch.setenv("LATENTSPACE_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(LatentspaceError, match=r"no feature network for fake-rgb-3x32x32 .*"
+                                               r"`latentspace feature-net --dataset fake-rgb`"):
+        FN.load_feature_net("fake-rgb-3x32x32", "fake-rgb", 10)
+
+
 def test_find_feature_net_finds_the_shipped_weights_and_none_for_a_dataset_without(monkeypatch, tmp_path):
-    from latentspace.models.featurenet import PACKAGE_WEIGHTS, find_feature_net
-
     monkeypatch.setenv("LATENTSPACE_CACHE", str(tmp_path))
-    assert find_feature_net("fashion-mnist") == PACKAGE_WEIGHTS / "fashion-mnist.pt"
-    assert find_feature_net("kmnist") is None
-
-
-@pytest.mark.parametrize("shape", [(1, 28, 28), (3, 32, 32), (3, 64, 64), (1, 16, 16)])
-def test_the_feature_network_reads_any_shape_into_the_same_feature_size(shape):
-    from latentspace.models.featurenet import FeatureNet, FeatureNetArch
-
-    net = FeatureNet(FeatureNetArch(image_shape=shape)).eval()
-    features, logits = net.features_and_logits(torch.rand(3, *shape))
-    assert features.shape == (3, 128) and logits.shape == (3, 10)
+    assert FN.find_feature_net("fashion-mnist") == FN.PACKAGE_WEIGHTS / "fashion-mnist.pt"
+    assert FN.find_feature_net("kmnist") is None

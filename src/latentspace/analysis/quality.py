@@ -1,7 +1,7 @@
 """Sample quality against real images, measured in a feature space (our own network's penultimate layer).
 
-Pure functions of features: `latentspace.commands.evaluate.sample_quality` scores uint8 N x 28 x 28
-images against the dataset's test set with them:
+Pure functions of features: `latentspace.commands.evaluate.sample_quality` scores uint8 images (grey or RGB,
+of the dataset's shape) against the dataset's test set with them:
 
 - FID and KID: torchmetrics (`FrechetInceptionDistance`, `KernelInceptionDistance`) with
   `feature=` our network. Each image's features are computed once, in batches, and handed to
@@ -92,9 +92,11 @@ class Features:
 
 
 @torch.no_grad()
-def extract_features(net, images, batch_size: int = 500) -> Features:
-    """Features and class probabilities of uint8 images, batched, in eval mode."""
-    images = check_images(images, "images")
+def extract_features(net, images, batch_size: int = 500, shape: tuple | None = None) -> Features:
+    """Features and class probabilities of uint8 images of `shape` (C, H, W; default: the shape the network
+    reads), batched, in eval mode."""
+    shape = shape or getattr(getattr(net, "arch", None), "image_shape", (1, 28, 28))
+    images = check_images(images, "images", shape)
     net.eval()
     feats, probs = [], []
     for start in range(0, len(images), batch_size):

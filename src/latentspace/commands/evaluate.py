@@ -10,6 +10,10 @@ feature spaces:
   (`analysis.inception.PROTOCOL`), the numbers papers report, keys `inception_fid`, `inception_kid`.
 The test set's features are cached per process and on disk (in the cache directory), keyed by the network's
 weights (and, for Inception, the protocol and N).
+
+Our feature network is the one built for the dataset's identity (`Splits.identity`, see
+`models.featurenet`); where there is none, `evaluate` refuses in one line before any work: naming
+`latentspace feature-net --dataset D` for a labelled set, `--features inception` for an unlabelled one.
 """
 from __future__ import annotations
 
@@ -47,12 +51,17 @@ def evaluate_run(path, n: int = 10000, features: str = "ours") -> dict:
     train = run.config()["train"]
     splits = run_splits(train)  # the images it was trained on: its mixture sampler is fitted on their codes
     spec = spec_of(model)
+    sampling = bool(n and spec.can_sample)
+    if sampling and _check_features(features) == "ours":
+        from latentspace.models.featurenet import feature_net_for
+
+        feature_net_for(splits)  # none for this dataset: one line, before minutes of work
     results = {}
     if spec.encoder:
         results.update(reconstruction_metrics(model, splits.test))
     if spec.gaussian_posterior:
         results.update(elbo_terms(model, splits.test))
-    if n and spec.can_sample:
+    if sampling:
         results.update(sample_metrics(model, splits, n, seed=train["seed"], features=features))
     merge_json(run.path / "evaluation.json", results)
     return results
@@ -61,14 +70,21 @@ def evaluate_run(path, n: int = 10000, features: str = "ours") -> dict:
 def sample_metrics(model, splits, n: int = 10000, seed: int = 0, features: str = "ours") -> dict:
     """Sample quality of n samples of the model against the test set, in `features` (FEATURES)."""
     samples, how = sample_images(model, n, splits.train, seed=seed)
-    score = inception_quality if _check_features(features) == "inception" else sample_quality
-    return {**score(samples, splits.name, n=n, seed=seed), "sampler": how}
+    if _check_features(features) == "inception":
+        return {**inception_quality(samples, splits.name, n=n, seed=seed), "sampler": how}
+    return {**sample_quality(samples, splits.name, n=n, seed=seed, splits=splits), "sampler": how}
 
 
 def evaluate_samples(path, dataset: str = "fashion-mnist", n: int = 10000, features: str = "ours") -> dict:
     """Score a .npy file of uint8 images, from any model, against the dataset's test set."""
-    score = inception_quality if _check_features(features) == "inception" else sample_quality
-    return {"samples_file": str(path), **score(load_samples(path), dataset, n=n, what=str(path))}
+    if _check_features(features) == "inception":
+        return {"samples_file": str(path), **inception_quality(load_samples(path), dataset, n=n, what=str(path))}
+    splits = load_splits(dataset)
+    from latentspace.models.featurenet import feature_net_for
+
+    feature_net_for(splits)  # none for this dataset: one line, before reading the samples
+    return {"samples_file": str(path), **sample_quality(load_samples(path), dataset, n=n, what=str(path),
+                                                         splits=splits)}
 
 
 def _check_features(features: str) -> str:
@@ -90,11 +106,13 @@ _MEMORY: dict = {}
 
 
 def reference_features(net, meta: dict, dataset: str, n: int | None = None, data_dir=None,
-                       download: bool = True) -> Reference:
-    """The first n test images' features and k-NN radii: from memory, the disk cache, or computed."""
-    test = load_splits(dataset, data_dir, download).test
+                       download: bool = True, splits=None) -> Reference:
+    """The first n test images' features and k-NN radii: from memory, the disk cache, or computed. The test
+    set is `splits.test` when given (keyed by `splits.identity`), else the named dataset's."""
+    test = (splits if splits is not None else load_splits(dataset, data_dir, download)).test
+    identity = splits.identity if splits is not None else dataset
     n = len(test) if n is None else min(int(n), len(test))
-    key = f"{dataset}-test{n}-k{K_NEAREST}-v{_CACHE_VERSION}-{meta['weights_sha256'][:16]}"
+    key = f"{identity}-test{n}-k{K_NEAREST}-v{_CACHE_VERSION}-{meta['weights_sha256'][:16]}"
     if key in _MEMORY:
         return _MEMORY[key]
     path = cache_root() / "quality" / f"{key}.pt"
@@ -106,7 +124,7 @@ def reference_features(net, meta: dict, dataset: str, n: int | None = None, data
         except Exception:  # a damaged cache file is recomputed
             ref = None
     if ref is None:
-        feats = extract_features(net, test.images[:n])
+        feats = extract_features(net, test.images[:n], shape=net.arch.image_shape)
         ref = Reference(feats, knn_radii(feats.features), f"{dataset} test set, first {n} images")
         try:
             with atomic_path(path) as tmp:
@@ -124,31 +142,33 @@ def _array_key(images: torch.Tensor) -> str:
 
 def sample_quality(samples, dataset: str = "fashion-mnist", reference=None, n: int | None = 10000,
                    kid_subsets: int = 100, seed: int = 0, data_dir=None, download: bool = True,
-                   what: str = "samples") -> dict:
-    """FID, KID, precision, recall and class spread of uint8 N x 28 x 28 `samples`.
+                   what: str = "samples", splits=None) -> dict:
+    """FID, KID, precision, recall and class spread of uint8 `samples` (N x H x W for grey images, N x H x W x C).
 
-    The reference is the dataset's test set (its first `n` images) unless `reference` (uint8
-    images) is given. The feature network is the one shipped for `dataset`.
+    The reference is the dataset's test set (its first `n` images; `splits.test` when `splits` are given)
+    unless `reference` (uint8 images) is given. The feature network is the one built for the dataset
+    (`splits.identity`, or the registry dataset `dataset` at its own shape).
     """
-    from latentspace.models.featurenet import load_feature_net
+    from latentspace.models.featurenet import feature_net_for, load_feature_net
 
-    samples = check_images(samples, what)
-    net, meta = load_feature_net(dataset)
+    net, meta = feature_net_for(splits) if splits is not None else load_feature_net(dataset)
+    shape = net.arch.image_shape
+    samples = check_images(samples, what, shape)
     if reference is None:
-        ref = reference_features(net, meta, dataset, n, data_dir, download)
+        ref = reference_features(net, meta, dataset, n, data_dir, download, splits=splits)
     else:
-        reference = check_images(reference, "reference")
+        reference = check_images(reference, "reference", shape)
         key = f"array-{_array_key(reference)}-{meta['weights_sha256'][:16]}"
         if key not in _MEMORY:
             while len(_MEMORY) >= 16:  # a bounded cache: drop the oldest
                 _MEMORY.pop(next(iter(_MEMORY)))
-            feats = extract_features(net, reference)
+            feats = extract_features(net, reference, shape=shape)
             _MEMORY[key] = Reference(feats, knn_radii(feats.features), f"{len(reference)} given images")
         ref = _MEMORY[key]
-    fake = extract_features(net, samples)
+    fake = extract_features(net, samples, shape=shape)
     out = compare(ref.features, fake, real_radii=ref.radii, kid_subsets=kid_subsets, seed=seed)
     out["reference"] = ref.description
-    out["feature_net"] = f"{dataset} ({meta['weights_sha256'][:12]}, test accuracy {meta.get('test_accuracy')})"
+    out["feature_net"] = f"{meta.get('dataset', dataset)} ({meta['weights_sha256'][:12]}, test accuracy {meta.get('test_accuracy')})"
     return out
 
 

@@ -5,7 +5,7 @@ import lightning as L
 import torch
 
 from latentspace.errors import LatentspaceError
-from latentspace.models.nets import STUDY_SHAPE, check_shape
+from latentspace.models.nets import STUDY_SHAPE
 from latentspace.models.optim import make_optimizer
 
 
@@ -18,7 +18,7 @@ class LatentModel(L.LightningModule):
     def __init__(self, config, image_shape: tuple = STUDY_SHAPE):
         super().__init__()
         self.config = config
-        self.image_shape = check_shape(image_shape)  # (channels, height, width) of the data
+        self.image_shape = tuple(int(v) for v in image_shape)  # (channels, height, width) of the data
         self.stop_reason: str | None = None  # set by a model that stops its own training (a GAN collapse)
         self.run = None  # the run directory it was loaded from (`runs.load_run` sets it)
 

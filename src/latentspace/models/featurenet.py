@@ -6,8 +6,12 @@ small classifier trained on the dataset itself. Its weights ship inside the pack
 (`latentspace/weights/DATASET.pt`, a plain state_dict) with `DATASET.json` beside them: the
 dataset, test accuracy, seed, architecture and the commit of the code that trained it.
 
-`latentspace feature-net --dataset NAME` trains one (seeded; `latentspace.commands.feature_net`).
-Weights built by a user land in the cache directory, which is searched after the package's own.
+`latentspace feature-net --dataset NAME` trains one for any labelled dataset, at its image shape (seeded;
+`latentspace.commands.feature_net`). Weights are named by the dataset's identity (`Splits.identity`: the
+name alone for a registry dataset at its own shape, otherwise with its shape or content hash), so a
+network never scores another dataset's images. Weights built by a user land in the cache directory
+(`cache_root()/weights`), which is searched after the package's own. An unlabelled set has none: its
+samples are scored with the Inception features (`--features inception`).
 """
 from __future__ import annotations
 
@@ -24,7 +28,6 @@ from latentspace.data.registry import get_spec
 from latentspace.errors import LatentspaceError
 from latentspace.io import cache_root, file_hash
 from latentspace.models.augment import augment
-from latentspace.models.nets import check_shape
 
 PACKAGE_WEIGHTS = Path(__file__).resolve().parent.parent / "weights"  # latentspace/weights
 FORMAT = 1  # bump when the architecture's code changes in a way old weights do not fit
@@ -37,7 +40,11 @@ class FeatureNetArch:
     feature_dim: int = 128          # the penultimate layer: the feature space of FID/KID/PR
     num_classes: int = 10
     dropout: float = 0.0           # the net underfits in 8 epochs: no dropout, no shifts, only flips
-    image_shape: tuple = (1, 28, 28)  # (channels, height, width) it reads
+    image_shape: tuple = (1, 28, 28)  # (channels, height, width) it reads; records without it are Fashion-MNIST's
+
+    def __post_init__(self):  # from a JSON record: lists back to tuples
+        object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))
+        object.__setattr__(self, "image_shape", tuple(int(v) for v in self.image_shape))
 
 
 def _conv_bn(c_in: int, c_out: int, kernel: int = 3, stride: int = 1) -> list:
@@ -45,32 +52,39 @@ def _conv_bn(c_in: int, c_out: int, kernel: int = 3, stride: int = 1) -> list:
             nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
 
 
-class FeatureNet(nn.Module):
-    """C x H x W images -> `feature_dim` features -> class logits.
+MAX_MAP = 8  # the last convolutional map is at most this wide: larger images get more pool + conv stages
 
-    Stem: 2x2 patches to H/2 (no pixel is lost: 4 values per channel become c1 channels); a 3x3 conv;
-    max-pool to H/4; a 3x3 conv; on images larger than 28 pixels an average pool to 7x7; a linear layer to
-    the features (BN, ReLU); dropout; the classifier. At 1 x 28 x 28 (14x14, 7x7) it is the network the
-    shipped weights were trained as; cheap on a CPU (about 4 M multiply-adds per 28x28 image).
-    Input: float in [0, 1], N x C x H x W.
+
+class FeatureNet(nn.Module):
+    """Images (`arch.image_shape`, 1 x 28 x 28 for Fashion-MNIST) -> `feature_dim` features -> class logits.
+
+    Stem: 2x2 patches to half size (14x14 at 28; no pixel is lost: 4 values per channel become c1
+    channels); a 3x3 conv; max-pool (7x7 at 28); a 3x3 conv; on images over 32 pixels, more max-pool +
+    3x3 conv (c3) stages until the map is at most 8x8; a linear layer to the features (BN, ReLU);
+    dropout; the classifier. Cheap on a CPU (about 4 M multiply-adds per 28x28 image), which keeps
+    evaluation fast. Input: float in [0, 1], N x C x H x W.
     """
 
     def __init__(self, arch: FeatureNetArch = FeatureNetArch()):
         super().__init__()
+        from latentspace.models.nets import check_image_shape
+
+        channels, size, _ = check_image_shape(arch.image_shape)
         c1, c2, c3 = arch.channels
-        channels, size, _ = check_shape(arch.image_shape)
         self.arch = arch
-        side = size // 2 // 2
-        pool = [nn.AdaptiveAvgPool2d(7)] if side > 7 else []  # bigger images: the same feature layer size
-        side = min(side, 7)
+        m = size // 2 // 2  # after the stem and the first pool
+        extra = []
+        while m > MAX_MAP:
+            extra += [nn.MaxPool2d(2), *_conv_bn(c3, c3)]
+            m //= 2
         self.body = nn.Sequential(
-            *_conv_bn(channels, c1, kernel=2, stride=2),      # 14x14 at 28
+            *_conv_bn(channels, c1, kernel=2, stride=2),  # 14x14
             *_conv_bn(c1, c2),
-            nn.MaxPool2d(2),                                  # 7x7 at 28
+            nn.MaxPool2d(2),                              # 7x7
             *_conv_bn(c2, c3),
-            *pool,
+            *extra,
             nn.Flatten(),
-            nn.Linear(c3 * side * side, arch.feature_dim, bias=False), nn.BatchNorm1d(arch.feature_dim),
+            nn.Linear(c3 * m * m, arch.feature_dim, bias=False), nn.BatchNorm1d(arch.feature_dim),
             nn.ReLU(inplace=True))
         self.dropout = nn.Dropout(arch.dropout)
         self.classifier = nn.Linear(arch.feature_dim, arch.num_classes)
@@ -96,37 +110,54 @@ def _build_hint(dataset: str) -> str:
     return f"build it with `latentspace feature-net --dataset {dataset}` (trains a small classifier, a few minutes)"
 
 
-def find_feature_net(dataset: str) -> Path | None:
-    """The weights file of the dataset's feature network, shipped or built, or None when there is none yet."""
-    return next((d / f"{dataset}.pt" for d in weight_dirs() if (d / f"{dataset}.pt").is_file()), None)
+def unlabelled_refusal(dataset: str) -> str:
+    """What to say when an unlabelled set asks for our feature network: it is a classifier and needs labels."""
+    return (f"{dataset} has no labels, so no feature network can be trained for it (it is a classifier); "
+            f"score its samples with `--features inception`")
 
 
-def load_feature_net(dataset: str = "fashion-mnist") -> tuple[FeatureNet, dict]:
-    """(FeatureNet in eval mode, its JSON record) for a dataset; a clear error when none fits."""
-    get_spec(dataset)  # unknown names fail here with the list of datasets
+def _registry_classes(identity: str):
+    try:
+        return len(get_spec(identity).classes)
+    except LatentspaceError:  # not a registry dataset at its own shape (a folder, a resized set)
+        return None
+
+
+def load_feature_net(identity: str = "fashion-mnist", dataset: str | None = None, num_classes: int | None = None,
+                     labelled: bool = True, image_shape=None) -> tuple[FeatureNet, dict]:
+    """(FeatureNet in eval mode, its JSON record) for a dataset identity (`Splits.identity`: the dataset's name
+    at its own shape, e.g. fashion-mnist); a clear one-line error when none fits. `dataset` is the name the
+    hint tells the user to build it for (default: the identity); `num_classes` and `image_shape`, when given,
+    must match the network's."""
+    dataset = dataset or identity
+    if not labelled:
+        raise LatentspaceError(unlabelled_refusal(dataset))
     for d in weight_dirs():
-        pt, meta_file = d / f"{dataset}.pt", d / f"{dataset}.json"
+        pt, meta_file = d / f"{identity}.pt", d / f"{identity}.json"
         if pt.is_file():
             break
     else:
-        raise LatentspaceError(f"no feature network for {dataset} (looked in "
+        raise LatentspaceError(f"no feature network for {identity} (looked in "
                                f"{', '.join(str(d) for d in weight_dirs())}); {_build_hint(dataset)}")
     if not meta_file.is_file():
         raise LatentspaceError(f"{pt} has no {meta_file.name} beside it; {_build_hint(dataset)}")
     try:
         meta = json.loads(meta_file.read_text())
-        arch = FeatureNetArch(**{**meta["architecture"], "channels": tuple(meta["architecture"]["channels"]),
-                                 "image_shape": tuple(meta["architecture"].get("image_shape", (1, 28, 28)))})
-    except (OSError, ValueError, KeyError, TypeError) as e:
+        arch = FeatureNetArch(**meta["architecture"])
+    except (OSError, ValueError, KeyError, TypeError, LatentspaceError) as e:
         raise LatentspaceError(f"{meta_file}: unreadable feature-network record ({e}); {_build_hint(dataset)}") from None
-    if meta.get("dataset") != dataset or meta.get("format") != FORMAT:
+    if meta.get("dataset") != identity or meta.get("format") != FORMAT:
         raise LatentspaceError(f"{pt} was built for dataset {meta.get('dataset')!r} (format {meta.get('format')}), "
-                               f"not {dataset!r} (format {FORMAT}); {_build_hint(dataset)}")
-    if arch.num_classes != len(get_spec(dataset).classes):
+                               f"not {identity!r} (format {FORMAT}); {_build_hint(dataset)}")
+    num_classes = num_classes if num_classes is not None else _registry_classes(identity)
+    if num_classes is not None and arch.num_classes != num_classes:
         raise LatentspaceError(f"{pt} has {arch.num_classes} classes but {dataset} has "
-                               f"{len(get_spec(dataset).classes)}; {_build_hint(dataset)}")
-    net = FeatureNet(arch)
+                               f"{num_classes}; {_build_hint(dataset)}")
+    if image_shape is not None and tuple(image_shape) != arch.image_shape:
+        raise LatentspaceError(f"{pt} reads {'x'.join(map(str, arch.image_shape))} images but {dataset}'s are "
+                               f"{'x'.join(map(str, image_shape))}; {_build_hint(dataset)}")
     try:
+        net = FeatureNet(arch)
         state = torch.load(pt, map_location="cpu", weights_only=True)
         net.load_state_dict(state)
     except Exception as e:  # damaged file or weights of another architecture
@@ -137,6 +168,17 @@ def load_feature_net(dataset: str = "fashion-mnist") -> tuple[FeatureNet, dict]:
     net.eval().requires_grad_(False)
     meta["weights_sha256"] = file_hash(pt)
     return net, meta
+
+
+def find_feature_net(identity: str) -> Path | None:
+    """The weights file of a dataset identity's feature network, shipped or built, or None when there is none."""
+    return next((d / f"{identity}.pt" for d in weight_dirs() if (d / f"{identity}.pt").is_file()), None)
+
+
+def feature_net_for(splits) -> tuple[FeatureNet, dict]:
+    """The feature network of a dataset's splits (`data.images.Splits`): by its identity, for its classes and
+    image shape; refused in one line for an unlabelled set or when none has been built."""
+    return load_feature_net(splits.identity, splits.name, len(splits.classes), splits.labelled, splits.image_shape)
 
 
 class FeatureNetModule(L.LightningModule):

@@ -51,9 +51,8 @@ class GAN(LatentModel):
         if not (0.0 <= config.beta1 < 1.0 and 0.0 <= config.beta2 < 1.0 and 0.0 <= config.ema_decay < 1.0):
             raise LatentspaceError("--beta1, --beta2 and --ema-decay must be in [0, 1)")
         self.automatic_optimization = False
-        self.generator = Generator(config.noise_dim, config.g_width, image_shape=self.image_shape)
-        self.discriminator = Discriminator(config.d_width, spectral_norm=config.spectral_norm,
-                                           image_shape=self.image_shape)
+        self.generator = Generator(config.noise_dim, config.g_width, self.image_shape)
+        self.discriminator = Discriminator(config.d_width, config.spectral_norm, self.image_shape)
         self.generator_ema = None
         if config.ema:
             # never trained, only averaged into; sampling switches it to eval mode

@@ -1,4 +1,16 @@
-"""Network building blocks: the study's convolutional encoder and decoder, and DCGAN's G and D.
+"""Network building blocks: the study's convolutional encoder and decoder, and DCGAN's G and D, built from
+the image shape (channels, height, width) of the data.
+
+Square images of 16 to 128 pixels, any size in between (`MIN_SIZE`..`MAX_SIZE`), one or more channels. At
+1 x 28 x 28 every network is exactly the study's (tests/models/test_shapes.py holds them to a record):
+- encoder: three stride-2 3x3 convolutions (padding 1 on an even size, 0 on an odd one, so 28 -> 14 -> 7 -> 3),
+  then, while the map is larger than 4 x 4, more stride-2 convolutions doubling the channels (64 -> 4 x 4
+  with one more, 128 with two), flatten, Linear(-> hidden), Linear(-> latent);
+- decoder: the encoder mirrored, each transposed convolution's output padding chosen to land on the exact size;
+- DCGAN generator: noise -> base x base (base 4..7: the size halved until it is under 8) -> doubled (output
+  padding 1 where the size is odd) up to the image; 4w channels at the base, halved per doubling, at least w;
+- DCGAN discriminator: stride-2 convolutions (4x4 on an even size, 3x3 on an odd one: 28 -> 14 -> 7 -> 4) while the
+  map is larger than 4 x 4, channels w, 2w, 4w (at most 4w), then one convolution over the whole map to a logit.
 
 Networks know nothing of losses or training; the LightningModules in `models/` own those.
 """
@@ -10,52 +22,63 @@ from torch import nn
 from latentspace.errors import LatentspaceError
 
 STUDY_SHAPE = (1, 28, 28)  # Fashion-MNIST's: at this shape every network is exactly the study's
-MIN_SIZE, MAX_SIZE = 16, 128  # square images the networks are built for
+MIN_SIZE, MAX_SIZE = 16, 128  # the square image sizes the networks are built for (every size in between)
+FINAL_MAP = 4  # convolutional stacks downsample while the map is larger than this
 
 
-def check_shape(image_shape) -> tuple[int, int, int]:
-    """(channels, height, width) as ints, refused in one line unless square, 1 or 3 channels, 16 to 128 pixels."""
-    c, h, w = (int(v) for v in image_shape)
-    if c not in (1, 3) or h != w or not MIN_SIZE <= h <= MAX_SIZE:
-        raise LatentspaceError(f"the networks are built for square images of 1 or 3 channels and {MIN_SIZE} to "
-                               f"{MAX_SIZE} pixels, not {c} x {h} x {w} (resize with --image-size, convert with "
-                               f"--channels)")
+def check_image_shape(image_shape) -> tuple[int, int, int]:
+    """(channels, height, width) as ints, or a LatentspaceError saying which shapes the networks take."""
+    try:
+        c, h, w = (int(v) for v in image_shape)
+    except (TypeError, ValueError):
+        raise LatentspaceError(f"an image shape is (channels, height, width), got {image_shape!r}") from None
+    if c < 1 or h != w or not MIN_SIZE <= h <= MAX_SIZE:
+        raise LatentspaceError(f"the networks are built for square images of {MIN_SIZE} to {MAX_SIZE} pixels "
+                               f"(any size in between; 1 or 3 channels), got {c} x {h} x {w}; "
+                               f"use --image-size N to resize")
     return c, h, w
 
 
-def _halve(size: int) -> int:
-    """The size after a 3x3, stride-2, padding-1 convolution: ceil(size / 2)."""
-    return (size - 1) // 2 + 1
-
-
-def encoder_sizes(size: int) -> tuple[int, int, int]:
-    """Spatial sizes after the encoder's three convolutions (28: 14, 7, 3; 32: 16, 8, 3; 64: 32, 16, 7)."""
-    s1 = _halve(size)
-    s2 = _halve(s1)
-    return s1, s2, (s2 - 3) // 2 + 1
+def _halving_convs(size: int, min_convs: int = 3) -> list[tuple[int, int, int]]:
+    """(input size, padding, output size) of the encoder's stride-2 3x3 convolutions: padding 1 on an even size
+    (exact halving), 0 on an odd one ((n - 1) / 2), at least `min_convs`, more while the map is over FINAL_MAP."""
+    steps, n = [], size
+    while len(steps) < min_convs or n > FINAL_MAP:
+        pad = 1 - n % 2
+        out = (n + 2 * pad - 3) // 2 + 1
+        steps.append((n, pad, out))
+        n = out
+    return steps
 
 
 class Encoder(nn.Module):
-    """Conv(C->8, s2) ReLU, Conv(8->16, s2) BN ReLU, Conv(16->32, s2) ReLU, Linear(32*s*s->128) ReLU, Linear(128->d).
+    """Conv(C->8, s2) ReLU, Conv(8->16, s2) BN ReLU, Conv(16->32, s2) ReLU [more Conv(s2) ReLU on large images],
+    Linear(32*s*s->128) ReLU, Linear(128->d); at 1 x 28 x 28, the study's (s = 3: Linear(288->128)).
 
-    At 1 x 28 x 28 this is the study's encoder (s = 3: Linear 288 -> 128). `width` multiplies the channel
-    counts. `features(x)` returns every stage's activation, so a classifier head can read more than the latent
-    code while the encoder stays frozen.
+    `width` multiplies the channel counts. `features(x)` returns every stage's activation, so a
+    classifier head can read more than the latent code while the encoder stays frozen; on images over
+    32 pixels `conv3` is the last map (after the extra convolutions).
     """
 
     def __init__(self, latent_dim: int, width: float = 1.0, hidden: int = 128, image_shape: tuple = STUDY_SHAPE):
         super().__init__()
-        channels, size, _ = check_shape(image_shape)
+        channels, size, _ = self.image_shape = check_image_shape(image_shape)
         c1, c2, c3 = (max(1, round(c * width)) for c in (8, 16, 32))
-        s3 = encoder_sizes(size)[2]
-        self.conv1 = nn.Sequential(nn.Conv2d(channels, c1, 3, 2, 1), nn.ReLU(True))
-        self.conv2 = nn.Sequential(nn.Conv2d(c1, c2, 3, 2, 1), nn.BatchNorm2d(c2), nn.ReLU(True))
-        self.conv3 = nn.Sequential(nn.Conv2d(c2, c3, 3, 2, 0), nn.ReLU(True))
-        self.fc = nn.Sequential(nn.Flatten(), nn.Linear(c3 * s3 * s3, hidden), nn.ReLU(True))
+        steps = _halving_convs(size)
+        (_, p1, _), (_, p2, _), (_, p3, _) = steps[:3]
+        self.conv1 = nn.Sequential(nn.Conv2d(channels, c1, 3, 2, p1), nn.ReLU(True))
+        self.conv2 = nn.Sequential(nn.Conv2d(c1, c2, 3, 2, p2), nn.BatchNorm2d(c2), nn.ReLU(True))
+        stage3 = [nn.Conv2d(c2, c3, 3, 2, p3), nn.ReLU(True)]
+        c_last = c3
+        for _, pad, _ in steps[3:]:  # larger images: downsample on to FINAL_MAP, doubling the channels
+            stage3 += [nn.Conv2d(c_last, c_last * 2, 3, 2, pad), nn.ReLU(True)]
+            c_last *= 2
+        self.conv3 = nn.Sequential(*stage3)
+        self.map_shape = (c_last, steps[-1][2], steps[-1][2])  # the last convolutional map: what fc flattens
+        self.fc = nn.Sequential(nn.Flatten(), nn.Linear(c_last * steps[-1][2] ** 2, hidden), nn.ReLU(True))
         self.head = nn.Linear(hidden, latent_dim)
         self.channels = (c1, c2, c3)
         self.hidden = hidden
-        self.image_shape = (channels, size, size)
 
     def trunk(self, x: torch.Tensor) -> torch.Tensor:
         """Everything before the latent head (N x hidden)."""
@@ -73,91 +96,77 @@ class Encoder(nn.Module):
 
 
 class Decoder(nn.Module):
-    """The encoder mirrored: Linear(d->128) ReLU, Linear(128->32*s*s) ReLU, three ConvTranspose (BN, ReLU), sigmoid.
-
-    Each transposed convolution's output padding is chosen to give back exactly the encoder's sizes, so any
-    square size decodes to itself (at 28 the paddings are the study's: 0, 1, 1).
-    """
+    """The encoder mirrored: Linear(d->128) ReLU, Linear(128->c*s*s) ReLU, transposed convolutions (BN, ReLU)
+    back to the image, sigmoid; each one's output padding lands on the encoder's sizes exactly."""
 
     def __init__(self, latent_dim: int, width: float = 1.0, hidden: int = 128, image_shape: tuple = STUDY_SHAPE):
         super().__init__()
-        channels, size, _ = check_shape(image_shape)
+        channels, size, _ = self.image_shape = check_image_shape(image_shape)
         c1, c2, c3 = (max(1, round(c * width)) for c in (8, 16, 32))
-        s1, s2, s3 = encoder_sizes(size)
-        self.c3, self.s3 = c3, s3
-        self.lin = nn.Sequential(nn.Linear(latent_dim, hidden), nn.ReLU(True), nn.Linear(hidden, c3 * s3 * s3),
-                                 nn.ReLU(True))
-        self.cnn = nn.Sequential(
-            nn.ConvTranspose2d(c3, c2, 3, 2, 0, s2 - (2 * s3 + 1)), nn.BatchNorm2d(c2), nn.ReLU(True),
-            nn.ConvTranspose2d(c2, c1, 3, 2, 1, s1 - (2 * s2 - 1)), nn.BatchNorm2d(c1), nn.ReLU(True),
-            nn.ConvTranspose2d(c1, channels, 3, 2, 1, size - (2 * s1 - 1)))
+        steps = _halving_convs(size)
+        outs = [c1, c2, c3] + [c3 * 2 ** i for i in range(1, len(steps) - 2)]  # each conv's output channels
+        ins = [channels] + outs[:-1]
+        m = steps[-1][2]
+        self.map_shape = (outs[-1], m, m)
+        self.lin = nn.Sequential(nn.Linear(latent_dim, hidden), nn.ReLU(True),
+                                 nn.Linear(hidden, outs[-1] * m * m), nn.ReLU(True))
+        layers = []
+        for i in reversed(range(len(steps))):
+            n, pad, out = steps[i]
+            conv = nn.ConvTranspose2d(outs[i], ins[i], 3, 2, pad, n - (2 * out - 2 * pad + 1))
+            layers += [conv] if i == 0 else [conv, nn.BatchNorm2d(ins[i]), nn.ReLU(True)]
+        self.cnn = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.cnn(self.lin(z).view(-1, self.c3, self.s3, self.s3)))
+        return torch.sigmoid(self.cnn(self.lin(z).view(-1, *self.map_shape)))
 
 
-def generator_plan(size: int) -> tuple[int, int]:
-    """(base, doublings): the generator starts at base x base (at most 7) and doubles up to at least `size`.
-    28 = 7 x 2^2 (the study's), 32 = 4 x 2^3, 64 = 4 x 2^4; a size that is no such product is drawn at the next
-    one and cropped to the centre."""
-    doublings = 0
-    while -(-size // 2 ** doublings) > 7:
-        doublings += 1
-    return -(-size // 2 ** doublings), doublings
+def _doublings(size: int) -> list[int]:
+    """The generator's map sizes from its base (4..7) up to `size`: each the next one halved (rounded down)."""
+    sizes = [size]
+    while sizes[-1] >= 2 * FINAL_MAP:
+        sizes.append(sizes[-1] // 2)
+    return sizes[::-1]
 
 
 class Generator(nn.Module):
-    """DCGAN generator: noise -> base x base -> doubled by 4x4 transposed convolutions -> C x size x size, tanh.
-
-    At 1 x 28 x 28 it is the study's: 7 x 7 -> 14 x 14 -> 28 x 28 with widths 4w, 2w. Larger images get one more
-    doubling each (the widest layer capped at 8w).
-    """
+    """DCGAN generator: noise -> base x base (7 x 7 at 28) -> doubled up to the image (28 x 28), tanh out."""
 
     def __init__(self, noise_dim: int = 100, width: int = 64, image_shape: tuple = STUDY_SHAPE):
         super().__init__()
-        channels, size, _ = check_shape(image_shape)
-        base, doublings = generator_plan(size)
-        self.noise_dim, self.size = noise_dim, size
-        widths = [width * min(2 ** (doublings - i), 8) for i in range(doublings)]  # 28: [4w, 2w]
-        layers = [nn.ConvTranspose2d(noise_dim, widths[0], base, 1, 0, bias=False), nn.BatchNorm2d(widths[0]),
+        channels, size, _ = self.image_shape = check_image_shape(image_shape)
+        self.noise_dim = noise_dim
+        sizes = _doublings(size)
+        chans = [max(width, width * 4 // 2 ** j) for j in range(len(sizes) - 1)] + [channels]
+        layers = [nn.ConvTranspose2d(noise_dim, chans[0], sizes[0], 1, 0, bias=False), nn.BatchNorm2d(chans[0]),
                   nn.ReLU(True)]
-        for c_in, c_out in zip(widths, widths[1:]):
-            layers += [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(True)]
-        layers += [nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1, bias=False), nn.Tanh()]
+        for j in range(1, len(sizes)):
+            layers.append(nn.ConvTranspose2d(chans[j - 1], chans[j], 4, 2, 1, sizes[j] - 2 * sizes[j - 1], bias=False))
+            layers += [nn.Tanh()] if j == len(sizes) - 1 else [nn.BatchNorm2d(chans[j]), nn.ReLU(True)]
         self.net = nn.Sequential(*layers)
-        self.drawn = base * 2 ** doublings  # >= size; the excess is cropped evenly
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        x = self.net(z.view(len(z), -1, 1, 1))
-        if self.drawn != self.size:
-            o = (self.drawn - self.size) // 2
-            x = x[:, :, o:o + self.size, o:o + self.size]
-        return x
+        return self.net(z.view(len(z), -1, 1, 1))
 
 
 class Discriminator(nn.Module):
-    """DCGAN discriminator; returns logits (the loss applies the sigmoid).
-
-    Stride-2 convolutions (4x4 on an even size, 3x3 on an odd one: both halve it exactly, rounding up) until the
-    map is at most 4 x 4, then one convolution over the whole map. At 1 x 28 x 28 it is the study's depth-4
-    network (28 -> 14 -> 7 -> 4 -> 1, widths w, 2w, 4w).
-    """
+    """DCGAN discriminator (depth 4 at 28 x 28: 28 -> 14 -> 7 -> 4 -> 1); returns logits (the loss applies the sigmoid)."""
 
     def __init__(self, width: int = 64, spectral_norm: bool = False, image_shape: tuple = STUDY_SHAPE):
         super().__init__()
-        channels, size, _ = check_shape(image_shape)
+        channels, size, _ = self.image_shape = check_image_shape(image_shape)
         sn = nn.utils.parametrizations.spectral_norm if spectral_norm else (lambda m: m)
         norm = (lambda c: nn.Identity()) if spectral_norm else nn.BatchNorm2d
-        layers, c_in, i = [], channels, 0
-        while size > 4:
-            c_out = width * min(2 ** i, 8)
-            kernel = 4 if size % 2 == 0 else 3
+        layers, c_in, n, i = [], channels, size, 0
+        while n > FINAL_MAP:
+            c_out = width * 2 ** min(i, 2)
+            kernel = 4 if n % 2 == 0 else 3  # both halve: n / 2 when even, (n + 1) / 2 when odd
             layers.append(sn(nn.Conv2d(c_in, c_out, kernel, 2, 1, bias=False)))
             if i:
                 layers.append(norm(c_out))
             layers.append(nn.LeakyReLU(0.2, True))
-            c_in, size, i = c_out, _halve(size), i + 1
-        layers.append(sn(nn.Conv2d(c_in, 1, size, 1, 0, bias=False)))
+            c_in, n, i = c_out, (n + 1) // 2, i + 1
+        layers.append(sn(nn.Conv2d(c_in, 1, n, 1, 0, bias=False)))
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

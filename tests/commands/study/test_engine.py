@@ -82,7 +82,7 @@ def test_a_step_that_needs_labels_is_skipped_by_design_on_unlabelled_data(tmp_pa
 
     unlabelled = fake_colour_test_set(40, labelled=False)
     monkeypatch.setattr(engine, "_study_data", lambda dataset, seed, data: type(
-        "S", (), {"classes": unlabelled.classes, "image_shape": unlabelled.shape})())
+        "S", (), {"classes": unlabelled.classes, "image_shape": unlabelled.shape, "identity": "fake-rgb"})())
     calls = []
     steps = [Step("a", "Step A", figure_step("a", calls)),
              Step("cls", "Classifier", figure_step("cls", calls), needs_labels=True)]
@@ -99,7 +99,7 @@ def test_the_study_refuses_changed_data_options_in_the_same_directory(tmp_path, 
     import latentspace.commands.study.engine as engine
 
     monkeypatch.setattr(engine, "_study_data", lambda dataset, seed, data: type(
-        "S", (), {"classes": ("a", "b"), "image_shape": (1, 28, 28)})())
+        "S", (), {"classes": ("a", "b"), "image_shape": (1, 28, 28), "identity": "ab"})())
     steps = [Step("a", "Step A", figure_step("a", []))]
     run_study("smoke", tmp_path, steps=steps, log=lambda m: None)
     with pytest.raises(LatentspaceError, match="data options"):

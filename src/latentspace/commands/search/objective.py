@@ -76,7 +76,8 @@ def train_objective(trial: optuna.Trial, settings: SearchSettings, run_dir: Path
 def sample_fid(run, train) -> float:
     """FID of FID_SAMPLES samples of the run's final model against the test set (an FID objective)."""
     model, _ = load_run(run.path, checkpoint="last")
-    samples, _ = sample_images(model, FID_SAMPLES, lambda: run_splits(run.config()["train"]).train, seed=train.seed)
-    fid = sample_quality(samples, train.dataset, n=FID_SAMPLES, seed=train.seed)["fid"]
+    splits = run_splits(run.config()["train"])  # the dataset's own feature network (by its identity) scores them
+    samples, _ = sample_images(model, FID_SAMPLES, lambda: splits.train, seed=train.seed)
+    fid = sample_quality(samples, train.dataset, n=FID_SAMPLES, seed=train.seed, splits=splits)["fid"]
     merge_json(run.path / "evaluation.json", {"fid": fid, "n_samples": FID_SAMPLES})
     return float(fid)

@@ -52,7 +52,7 @@ def run_study(preset: str = "quick", out="study", force: bool = False, dataset: 
                                f"{previous.get('dataset')}, seed {previous.get('seed')}, data options "
                                f"{previous.get('data', {})}; use --force or another --out")
     ctx = Context(out, p, dataset, seed, progress, data=data, classes=tuple(splits.classes),
-                  image_shape=tuple(splits.image_shape))
+                  image_shape=tuple(splits.image_shape), identity=splits.identity)
     steps = steps if steps is not None else STEPS
     if preset == "full" and _device() == "cpu":
         total = sum(p.estimates.values())

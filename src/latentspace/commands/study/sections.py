@@ -48,6 +48,7 @@ class Context:
     data: dict = field(default_factory=dict)     # the data options every training gets (data_dir, image size ...)
     classes: tuple = ()                          # the dataset's class names; () when it has no labels
     image_shape: tuple = (1, 28, 28)
+    identity: str = ""                           # the data's key for what is learned from it (Splits.identity)
 
     def path(self, *parts) -> Path:
         return self.out.joinpath(*parts)

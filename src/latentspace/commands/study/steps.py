@@ -314,11 +314,11 @@ def step_features(ctx: Context) -> Section:
     from latentspace.commands.feature_net import train_feature_net
     from latentspace.models.featurenet import find_feature_net, load_feature_net
 
-    made = find_feature_net(ctx.dataset) is None
+    made = find_feature_net(ctx.identity) is None
     if made:
         train_feature_net(ctx.dataset, epochs=ctx.preset.feature_net_epochs, seed=ctx.seed,
                           limit_train=ctx.preset.limit_train, progress=ctx.progress, **ctx.data)
-    _, meta = load_feature_net(ctx.dataset)
+    _, meta = load_feature_net(ctx.identity, ctx.dataset, len(ctx.classes), ctx.labelled, ctx.image_shape)
     ctx.results["features"] = f"our feature network for {ctx.dataset} (test accuracy {meta['test_accuracy']:.4f})"
     how = (f"trained now for {meta['epochs']} epoch(s) on {meta['train_images']} labelled images" if made else
            "found ready (shipped with latentspace, or built earlier by `latentspace feature-net`)")
