@@ -291,5 +291,21 @@ def _decode(root: Path, layout: dict, cache: Path, image_size, channels, progres
     if converted:
         log(f"{root}: converting {converted} of {n} images to {'RGB' if ch == 3 else 'grey'}")
     log(f"{root}: {n} images decoded into {cache}")
+    _drop_stale(cache, root)
+
+
+def _drop_stale(cache: Path, root: Path) -> None:
+    """Remove the caches of this folder's earlier contents (a changed folder would otherwise leave copies)."""
+    import shutil
+
+    content = cache.name.split("-")[0]
+    for d in cache.parent.iterdir():
+        if d.name.split("-")[0] == content or not (d / "meta.json").is_file():
+            continue
+        try:
+            if json.loads((d / "meta.json").read_text()).get("source") == str(root):
+                shutil.rmtree(d)
+        except (OSError, ValueError):
+            pass
 
 
