@@ -67,8 +67,12 @@ class Context:
 
     @property
     def subject(self) -> str:
-        """What the images show, for captions."""
-        return "clothing" if self.fashion else f"{self.dataset} images"
+        """What the images show, for captions: a folder by its own name, not its whole path."""
+        if self.fashion:
+            return "clothing"
+        if self.dataset.startswith("folder:"):
+            return f"pictures like those in {Path(self.dataset[len('folder:'):]).name or self.dataset}/"
+        return f"{self.dataset} images"
 
     def by_class(self) -> str:
         return "coloured by class" if self.labelled else "in one colour (the data has no labels)"
