@@ -120,3 +120,17 @@ def test_extracted_batches_are_found_without_the_archive(served, tmp_path, monke
     extract(root / ARCHIVE, tmp_path / "user")
     s = load_splits("cifar10", data_dir=tmp_path / "user", download=False)
     assert np.array_equal(s.test.images.numpy(), te_x) and not (tmp_path / "user" / ARCHIVE).exists()
+
+
+def test_the_cli_reports_a_checksum_mismatch_in_one_line(served, tmp_path, capsys):
+    from latentspace.cli import main
+
+    _, _, use = served
+    use(md5="0" * 32)
+    with pytest.raises(SystemExit) as e:
+        raise SystemExit(main(["data", "--dataset", "cifar10", "--data-dir", str(tmp_path / "data")]))
+    err = capsys.readouterr().err
+    lines = [line for line in err.replace("\r", "\n").splitlines() if line.strip()]  # the progress bar's, then it
+    assert e.value.code == 2
+    assert lines[-1].startswith("latentspace: error: could not download cifar-10-binary.tar.gz") and \
+        "does not match the expected" in lines[-1] and "Traceback" not in err, err

@@ -175,6 +175,8 @@ def test_a_content_change_makes_a_new_identity_and_a_new_decode(tmp_path):
     st = (root / "circles" / "new.png").stat()
     os.utime(root / "circles" / "new.png", ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
     assert load_splits(f"folder:{root}").identity != added.identity, "a touched file kept the identity"
+    caches = list((tmp_path / "cache" / "folders").iterdir())
+    assert len(caches) == 1, "the caches of the folder's earlier contents were left behind"
 
 
 def test_the_parts_are_slices_of_one_memory_map_not_copies(tmp_path):

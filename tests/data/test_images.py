@@ -43,3 +43,27 @@ def test_identity_is_the_name_at_the_native_shape_and_adds_the_shape_otherwise()
     assert dataset_identity("fashion-mnist", (1, 28, 28)) == "fashion-mnist"
     assert dataset_identity("fashion-mnist", (3, 32, 32)) == "fashion-mnist-3x32x32"
     assert dataset_identity("folder:/a b/c", (3, 32, 32)) == "folder--a-b-c-3x32x32"
+
+
+@pytest.mark.integration
+def test_a_run_on_a_folder_records_its_data_and_reloads_the_same(tmp_path, monkeypatch):
+    """Training on folder:PATH at --image-size 16 --channels 1 records both in config.json; run_splits (what
+    every later step uses) gives back the same images, identity included."""
+    from latentspace.data.images import run_splits
+    from latentspace.models.autoencoder_config import AEConfig
+    from latentspace.runs import Run
+    from latentspace.training.config import TrainConfig
+    from latentspace.training.trainer import fit
+    from tests.datafiles import shapes_folder
+
+    monkeypatch.setenv("LATENTSPACE_CACHE", str(tmp_path / "cache"))
+    root = shapes_folder(tmp_path / "shapes", per_class=6)
+    cfg = TrainConfig(epochs=1, batch_size=8, dataset=f"folder:{root}", image_size=16, channels=1)
+    run = fit("ae", AEConfig(latent_dim=2), cfg, out=tmp_path / "run", progress=False)
+    recorded = Run(run.path).config()
+    assert recorded["train"]["image_size"] == 16 and recorded["train"]["channels"] == 1
+    assert recorded["image_shape"] == [1, 16, 16]
+    again = run_splits(recorded["train"])
+    direct = load_splits(f"folder:{root}", image_size=16, channels=1)
+    assert again.identity == direct.identity and again.identity.endswith("-1x16x16")
+    assert torch.equal(again.test.images, direct.test.images)

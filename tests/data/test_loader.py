@@ -26,3 +26,14 @@ def test_shuffle_is_a_function_of_seed_and_epoch():
     second = list(sampler)
     sampler.set_epoch(0)
     assert list(sampler) == first and first != second and sorted(first) == list(range(100))
+
+
+def test_validation_batches_shrink_with_the_image_size():
+    from latentspace.data.images import ImageSet
+    from latentspace.data.loader import eval_batch_size
+
+    def of(c, h):
+        return ImageSet(torch.zeros(1, h, h, c, dtype=torch.uint8), torch.zeros(1, dtype=torch.long), ())
+
+    assert eval_batch_size(of(1, 28)) == 1024 and eval_batch_size(of(3, 64)) == 196
+    assert eval_batch_size(of(3, 128)) == 64

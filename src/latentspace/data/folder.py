@@ -13,6 +13,7 @@ from __future__ import annotations
 import collections
 import hashlib
 import json
+import os
 import sys
 import warnings
 from dataclasses import dataclass
@@ -61,8 +62,30 @@ def _visible(p: Path) -> bool:
     return not p.name.startswith(".")
 
 
-def _files(d: Path) -> list[Path]:
-    return sorted(p for p in d.rglob("*") if p.is_file() and all(not q.startswith(".") for q in p.relative_to(d).parts))
+def _files(d: Path) -> list[tuple[str, int, int]]:
+    """(path, size, mtime_ns) of every visible file under d, sorted: one scandir pass, one stat a file."""
+    out, stack = [], [str(d)]
+    while stack:
+        with os.scandir(stack.pop()) as it:
+            for e in it:
+                if e.name.startswith("."):
+                    continue
+                if e.is_dir():
+                    stack.append(e.path)
+                elif e.is_file():
+                    st = e.stat()
+                    out.append((e.path, st.st_size, st.st_mtime_ns))
+    return sorted(out)
+
+
+def _loose(d: Path) -> list[tuple[str, int, int]]:
+    out = []
+    with os.scandir(d) as it:
+        for e in it:
+            if not e.name.startswith(".") and e.is_file():
+                st = e.stat()
+                out.append((e.path, st.st_size, st.st_mtime_ns))
+    return sorted(out)
 
 
 def _part_layout(d: Path) -> tuple[dict, list[Path]]:
@@ -70,9 +93,9 @@ def _part_layout(d: Path) -> tuple[dict, list[Path]]:
     subdirs = sorted(p for p in d.iterdir() if p.is_dir() and _visible(p))
     classes = {s.name: _files(s) for s in subdirs}
     classes = {k: v for k, v in classes.items() if v}
-    loose = sorted(p for p in d.iterdir() if p.is_file() and _visible(p))
+    loose = _loose(d)
     if classes:
-        if any(is_image_file(p) for p in loose):
+        if any(is_image_file(Path(p)) for p, _, _ in loose):
             raise LatentspaceError(f"{d}: images both directly in it and in class subfolders "
                                    f"({', '.join(list(classes)[:3])}...); put every image in a class folder, "
                                    f"or none")
@@ -99,10 +122,10 @@ def scan(root: Path) -> dict:
 def content_hash(root: Path, layout: dict) -> str:
     """A hash of every file's relative name, size and modification time: changes when the pictures do."""
     h = hashlib.sha1(f"v{CACHE_VERSION}".encode())
+    cut = len(str(root)) + 1
     for classes, flat in layout["parts"].values():
-        for p in sorted([f for fs in classes.values() for f in fs] + flat):
-            st = p.stat()
-            h.update(f"{p.relative_to(root).as_posix()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        for path, size, mtime in sorted([f for fs in classes.values() for f in fs] + flat):
+            h.update(f"{path[cut:]}\0{size}\0{mtime}\n".encode())
     return h.hexdigest()
 
 
@@ -157,7 +180,7 @@ def _ordered(layout: dict) -> tuple[dict, tuple]:
 
     def items(part):
         c, flat = part
-        return [(f, index[k]) for k, fs in c.items() for f in fs] if c else [(f, -1) for f in flat]
+        return [(Path(f[0]), index[k]) for k, fs in c.items() for f in fs] if c else [(Path(f[0]), -1) for f in flat]
 
     return {k: items(v) for k, v in parts.items()}, classes
 
@@ -268,5 +291,21 @@ def _decode(root: Path, layout: dict, cache: Path, image_size, channels, progres
     if converted:
         log(f"{root}: converting {converted} of {n} images to {'RGB' if ch == 3 else 'grey'}")
     log(f"{root}: {n} images decoded into {cache}")
+    _drop_stale(cache, root)
+
+
+def _drop_stale(cache: Path, root: Path) -> None:
+    """Remove the caches of this folder's earlier contents (a changed folder would otherwise leave copies)."""
+    import shutil
+
+    content = cache.name.split("-")[0]
+    for d in cache.parent.iterdir():
+        if d.name.split("-")[0] == content or not (d / "meta.json").is_file():
+            continue
+        try:
+            if json.loads((d / "meta.json").read_text()).get("source") == str(root):
+                shutil.rmtree(d)
+        except (OSError, ValueError):
+            pass
 
 

@@ -41,6 +41,13 @@ def batch_loader(images: ImageSet, batch_size: int, shuffle: bool = False, seed:
                                        drop_last=drop_last, collate_fn=_identity, num_workers=0)
 
 
+def eval_batch_size(images: ImageSet) -> int:
+    """Validation batches of 1024 images at 28 x 28 and as many pixels at larger sizes (196 at 64 x 64), so the
+    activations of one batch do not outgrow the data."""
+    _, h, w = images.shape
+    return max(64, min(1024, 1024 * 28 * 28 // (h * w)))
+
+
 class ImageDataModule(L.LightningDataModule):
     """Train / validation batches straight from the in-memory uint8 tensors.
 
@@ -61,4 +68,4 @@ class ImageDataModule(L.LightningDataModule):
         return batch_loader(self.splits.train, self.batch_size, shuffle=True, seed=self.seed)
 
     def val_dataloader(self):
-        return batch_loader(self.splits.val, 1024)
+        return batch_loader(self.splits.val, eval_batch_size(self.splits.val))
