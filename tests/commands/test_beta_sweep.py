@@ -6,7 +6,7 @@ import json
 import pytest
 
 from latentspace.commands import beta_sweep
-from latentspace.commands.beta_sweep import parse_betas, run_beta_sweep
+from latentspace.commands.beta_sweep import parse_betas, run_beta_sweep, traversal_rows_vary
 from latentspace.commands.options import BetaSweepConfig
 from latentspace.errors import LatentspaceError
 from latentspace.models.vae_config import VAEConfig
@@ -18,6 +18,23 @@ from latentspace.training.config import TrainConfig
 def test_parse_betas_rejects_bad_lists(text):
     with pytest.raises(LatentspaceError):
         parse_betas(text)
+
+
+def test_traversal_rows_vary_tells_a_changing_row_from_a_flat_one():
+    import numpy as np
+
+    rows = np.zeros((3, 5, 28, 28), np.uint8) + 120  # dims x values x image: all the same grey blob
+    rows[1, :, 10, 10] = np.arange(5) * 40  # one pixel brightens along row 1
+    rows[2, 4, 0, 0] = 122  # row 2 changes by 2/255: rounding, not a traversal
+    assert traversal_rows_vary(rows) == [False, True, False]
+    assert traversal_rows_vary(rows.astype(np.float32) / 255) == [False, True, False]
+
+
+def test_the_default_grid_is_not_the_studys_and_says_why():
+    from latentspace.commands.beta_sweep import BETA_SCALE_NOTE
+
+    assert parse_betas(BetaSweepConfig().betas) == [1.0, 4.0, 10.0]
+    assert "65,025" in BETA_SCALE_NOTE and "--betas 1,10,100" in BETA_SCALE_NOTE
 
 
 def test_parse_betas():
@@ -77,6 +94,7 @@ def test_sweep_writes_figure_and_table(small_sweep):
         assert r["active_units"] == sum(k > 0.01 for k in r["kl_per_dim"])
         assert r["top_dims_kl"] == sorted(r["top_dims_kl"], reverse=True)
         assert 0 < r["test_mse"] < 0.3
+        assert len(r["traversal_varies"]) == 3 and all(isinstance(v, bool) for v in r["traversal_varies"])
     md = (out / "table.md").read_text().splitlines()
     assert len(md) == 4 and md[2].startswith("| 1 |") and md[3].startswith("| 50 |")
 

@@ -5,7 +5,7 @@ import lightning as L
 import torch
 
 from latentspace.errors import LatentspaceError
-from latentspace.models.optim import make_optimizer
+from latentspace.models.optim import configure
 
 STUDY_SHAPE = (1, 28, 28)  # Fashion-MNIST's: at this shape every network is exactly the study's
 
@@ -61,5 +61,4 @@ class LatentModel(L.LightningModule):
             self.to(memory_format=torch.channels_last)
 
     def configure_optimizers(self):
-        c = self.config
-        return make_optimizer(self.parameters(), c.optimizer, c.lr, c.weight_decay)
+        return configure(self, self.config)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from latentspace.commands.beta_sweep import run_beta_sweep
+from latentspace.commands.beta_sweep import BETA_SCALE_NOTE, run_beta_sweep
 from latentspace.commands.classify import classify_baseline, classify_run
 from latentspace.commands.embed import embed_figure
 from latentspace.commands.evaluate import evaluate_run
@@ -22,6 +22,7 @@ from latentspace.commands.study.sections import Context, Figure, Section, Step, 
 from latentspace.errors import LatentspaceError
 from latentspace.io import CsvLog
 from latentspace.models.autoencoder_config import AEConfig
+from latentspace.models import get_spec
 from latentspace.models.gan_config import GANConfig
 from latentspace.models.probe_config import ClassifyConfig
 from latentspace.models.vae_config import VAEConfig
@@ -45,8 +46,11 @@ def train_run(ctx: Context, kind: str, name: str, model_config, epochs: int, **t
         return open_run(path)
     if path.exists():
         shutil.rmtree(path)
-    cfg = TrainConfig(epochs=epochs, limit_train=ctx.preset.limit_train, seed=ctx.seed, dataset=ctx.dataset,
-                      **train)
+    # the model's own fast recipe (its batch size; the optimizer schedule is in model_config) under the preset's
+    # budget
+    defaults = {**get_spec(kind).train_defaults, "epochs": epochs, "limit_train": ctx.preset.limit_train,
+                "seed": ctx.seed, "dataset": ctx.dataset}
+    cfg = TrainConfig(**{**defaults, **train})
     return fit(kind, model_config, cfg, out=path, progress=ctx.progress)
 
 
@@ -167,20 +171,24 @@ def step_vae2(ctx: Context) -> Section:
 def step_beta(ctx: Context) -> Section:
     p = ctx.preset
     result = run_beta_sweep(BetaSweepConfig(betas=p.betas), VAEConfig(latent_dim=20),
-                            TrainConfig(epochs=p.beta_epochs, limit_train=p.limit_train, seed=ctx.seed,
-                                        dataset=ctx.dataset),
+                            TrainConfig(**{**get_spec("vae").train_defaults, "epochs": p.beta_epochs,
+                                           "limit_train": p.limit_train, "seed": ctx.seed, "dataset": ctx.dataset}),
                             out=ctx.path("beta-sweep"), progress=ctx.progress)
     rows = [[r["beta"], r["active_units"], r["total_kl"], r["test_mse"],
-             ", ".join(f"z{d}" for d in r["top_dims"])] for r in result["rows"]]
+             ", ".join(f"z{d}" for d in r["top_dims"]),
+             f"{sum(r['traversal_varies'])} of {len(r['traversal_varies'])}"] for r in result["rows"]]
     return Section("beta", "", intro="One VAE per β, everything else equal (same seed). A larger β weighs the KL term "
                                      "more: fewer active dimensions, blurrier reconstructions, and dimensions that "
-                                     "each control one factor of the image.",
+                                     "each control one factor of the image. " + BETA_SCALE_NOTE,
                    tables=[Table("Active units per β", ["β", "active units (KL > 0.01 nats)", "total KL (nats)",
-                                                        "test MSE", "most active dimensions"], rows)],
+                                                        "test MSE", "most active dimensions",
+                                                        "traversals that change the image"], rows)],
                    figures=[fig(result["figure"],
                                 "For each β, one test image's most active dimensions (rows) varied over ±3σ of the "
                                 "prior (columns), the others held at μ (study fig. 9). At β = 1 many dimensions "
-                                "change the image a little; at β = 100 few remain, each changing it a lot.")])
+                                "change the image a little; at the largest β few remain, each changing it a lot. "
+                                "Our β multiplies a KL against a squared error summed over pixels in [0, 1]; the "
+                                "study's pixels were in [0, 255], so its β = 100 is our β ≈ 0.0015 (÷ 65,025).")])
 
 
 # ---------------------------------------------------------------- 2. hyperparameter search
