@@ -86,6 +86,7 @@ def main(argv=None) -> int:
                         and default["wall_s"] <= target["wall_s"] / 3}
         log(f"{kind}: ours {default['test_mse']:.5f} in {default['wall_s']} s, seed loop {target['test_mse']:.5f} "
             f"in {target['wall_s']} s -> time ratio {result[kind]['time_ratio']}")
+    result["load_end"] = os.getloadavg()[0]  # 1-minute load average: on a shared machine, read the times with it
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "time_to_quality.json").write_text(json.dumps(result, indent=2))
     plot(result, RESULTS / "time_to_quality.png")

@@ -6,7 +6,11 @@ import json
 import pytest
 
 from latentspace.commands import beta_sweep
-from latentspace.commands.beta_sweep import parse_betas, run_beta_sweep, traversal_rows_vary
+from latentspace.commands.beta_sweep import (
+    parse_betas,
+    run_beta_sweep,
+    traversal_rows_vary,
+)
 from latentspace.commands.options import BetaSweepConfig
 from latentspace.errors import LatentspaceError
 from latentspace.models.vae_config import VAEConfig
@@ -25,7 +29,7 @@ def test_traversal_rows_vary_tells_a_changing_row_from_a_flat_one():
 
     rows = np.zeros((3, 5, 28, 28), np.uint8) + 120  # dims x values x image: all the same grey blob
     rows[1, :, 10, 10] = np.arange(5) * 40  # one pixel brightens along row 1
-    rows[2, 4, 0, 0] = 122  # row 2 changes by 2/255: rounding, not a traversal
+    rows[2, 4, 0, 0] = 145  # row 2 changes one pixel by 0.1: what an inactive dimension does, not a traversal
     assert traversal_rows_vary(rows) == [False, True, False]
     assert traversal_rows_vary(rows.astype(np.float32) / 255) == [False, True, False]
 

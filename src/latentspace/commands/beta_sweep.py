@@ -113,9 +113,10 @@ def analyse_beta(run: Run, test: ImageSet, sweep: BetaSweepConfig) -> tuple[dict
     return row, block
 
 
-def traversal_rows_vary(images, tolerance: float = 0.02) -> list[bool]:
+def traversal_rows_vary(images, tolerance: float = 0.2) -> list[bool]:
     """Per traversed dimension (a row of dims x values x image): does its decoded image change along the row?
-    Varies when some pixel moves by more than `tolerance` (in [0, 1]) between the row's two ends or any columns."""
+    Varies when some pixel's range along the row exceeds `tolerance` (in [0, 1]). Measured on the default grid's
+    VAEs (3 epochs): active dimensions (KL > 0.1 nats) move some pixel by 0.26-0.99, inactive ones by at most 0.09."""
     images = np.asarray(images)
     images = images.astype(np.float32) / (255.0 if images.dtype == np.uint8 else 1.0)
     flat = images.reshape(images.shape[0], images.shape[1], -1)

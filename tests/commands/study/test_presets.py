@@ -10,3 +10,16 @@ def test_every_preset_estimates_every_step_and_quick_fits_in_15_minutes():
         assert set(preset.estimates) == {s.key for s in STEPS}, preset.name
     # the estimates are the measured per-step times of the quick preset on 2 CPU cores (README)
     assert sum(PRESETS["quick"].estimates.values()) <= 15 * 60
+
+
+def test_the_estimate_scales_what_scales_and_keeps_a_margin():
+    quick = PRESETS["quick"]
+    keys = [s.key for s in STEPS]
+    base = quick.eta(keys, margin=1.0)
+    assert base == sum(quick.estimates.values())
+    # a machine 20 % slower: every step but the GAN's wall-clock budget takes 20 % longer; the estimate follows
+    # (within 20 %, and not below it: the margin errs on the side of promising less)
+    slower = sum((v - quick.fixed.get(k, 0)) * 1.2 + quick.fixed.get(k, 0) for k, v in quick.estimates.items())
+    promised = quick.eta(keys, scale=1.2)
+    assert slower <= promised <= 1.2 * slower
+    assert quick.eta(["gan"], scale=2.0, margin=1.0) == 240 + 10 * 2.0

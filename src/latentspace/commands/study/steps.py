@@ -19,10 +19,11 @@ from latentspace.commands.options import BetaSweepConfig
 from latentspace.commands.search.run import run_search
 from latentspace.commands.search.settings import SearchSettings
 from latentspace.commands.study.sections import Context, Figure, Section, Step, Table
+from latentspace.config import field_names
 from latentspace.errors import LatentspaceError
 from latentspace.io import CsvLog
-from latentspace.models.autoencoder_config import AEConfig
 from latentspace.models import get_spec
+from latentspace.models.autoencoder_config import AEConfig
 from latentspace.models.gan_config import GANConfig
 from latentspace.models.probe_config import ClassifyConfig
 from latentspace.models.vae_config import VAEConfig
@@ -52,6 +53,13 @@ def train_run(ctx: Context, kind: str, name: str, model_config, epochs: int, **t
                 "seed": ctx.seed, "dataset": ctx.dataset}
     cfg = TrainConfig(**{**defaults, **train})
     return fit(kind, model_config, cfg, out=path, progress=ctx.progress)
+
+
+def vae_run(ctx: Context, name: str, latent_dim: int, overrides: dict, epochs: int) -> Run:
+    """A VAE of the study: `train vae`'s recipe with the preset's overrides (config fields and training ones)."""
+    model = {k: v for k, v in overrides.items() if k in field_names(VAEConfig)}
+    train = {k: v for k, v in overrides.items() if k in field_names(TrainConfig)}
+    return train_run(ctx, "vae", name, VAEConfig(latent_dim=latent_dim, **model), epochs, **train)
 
 
 def fig(path, caption: str) -> Figure:
@@ -138,7 +146,7 @@ def step_ae2(ctx: Context) -> Section:
 # ---------------------------------------------------------------- 6, 7. VAE
 
 def step_vae20(ctx: Context) -> Section:
-    run = train_run(ctx, "vae", "vae-z20", VAEConfig(latent_dim=20), ctx.preset.vae_epochs)
+    run = vae_run(ctx, "vae-z20", 20, ctx.preset.vae_overrides, ctx.preset.vae_epochs)
     ctx.results["vae20"] = str(run.path)
     return Section("vae20", "", intro="A variational autoencoder on the same convolutional networks: the encoder gives "
                                       "a mean μ and a log-variance log σ² per dimension, the code is sampled "
@@ -158,7 +166,7 @@ def step_vae20(ctx: Context) -> Section:
 
 
 def step_vae2(ctx: Context) -> Section:
-    run = train_run(ctx, "vae", "vae-z2", VAEConfig(latent_dim=2), ctx.preset.vae_epochs)
+    run = vae_run(ctx, "vae-z2", 2, ctx.preset.vae_overrides, ctx.preset.vae_epochs)
     ctx.results["vae2"] = str(run.path)
     return Section("vae2", "", intro="The VAE with a 2-dimensional code: the KL term pulls the codes towards a "
                                      "standard normal, so the lattice has no holes.",
@@ -170,9 +178,12 @@ def step_vae2(ctx: Context) -> Section:
 
 def step_beta(ctx: Context) -> Section:
     p = ctx.preset
-    result = run_beta_sweep(BetaSweepConfig(betas=p.betas), VAEConfig(latent_dim=20),
+    model = {k: v for k, v in p.beta_overrides.items() if k in field_names(VAEConfig)}
+    train = {k: v for k, v in p.beta_overrides.items() if k in field_names(TrainConfig)}
+    result = run_beta_sweep(BetaSweepConfig(betas=p.betas), VAEConfig(latent_dim=20, **model),
                             TrainConfig(**{**get_spec("vae").train_defaults, "epochs": p.beta_epochs,
-                                           "limit_train": p.limit_train, "seed": ctx.seed, "dataset": ctx.dataset}),
+                                           "limit_train": p.limit_train, "seed": ctx.seed, "dataset": ctx.dataset,
+                                           **train}),
                             out=ctx.path("beta-sweep"), progress=ctx.progress)
     rows = [[r["beta"], r["active_units"], r["total_kl"], r["test_mse"],
              ", ".join(f"z{d}" for d in r["top_dims"]),
@@ -197,7 +208,8 @@ def step_search(ctx: Context) -> Section:
     p = ctx.preset
     settings = SearchSettings(kind="ae", trials=p.search_trials, sampler="random", epochs_per_trial=p.search_epochs,
                               out=str(ctx.path("search")),
-                              train=TrainConfig(limit_train=p.search_limit, seed=ctx.seed, dataset=ctx.dataset))
+                              train=TrainConfig(**{**get_spec("ae").train_defaults, "limit_train": p.search_limit,
+                                                   "seed": ctx.seed, "dataset": ctx.dataset}))
     summary = run_search(settings, log=lambda m: None)
     if summary.get("best") is None:
         raise RuntimeError("no search trial completed")
