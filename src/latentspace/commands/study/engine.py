@@ -26,7 +26,6 @@ from latentspace.io import read_json, write_json
 from latentspace.report.render import render_report
 from latentspace.runs import environment
 
-
 # ---------------------------------------------------------------- running
 
 def run_study(preset: str = "quick", out="study", force: bool = False, dataset: str = "fashion-mnist",

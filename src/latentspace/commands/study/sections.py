@@ -8,6 +8,7 @@ from typing import Callable
 
 from latentspace.commands.study.presets import Preset
 
+
 @dataclass
 class Figure:
     path: str
