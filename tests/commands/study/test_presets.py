@@ -9,7 +9,7 @@ def test_every_preset_estimates_every_step_and_quick_fits_in_15_minutes():
     for preset in PRESETS.values():
         assert set(preset.estimates) == {s.key for s in STEPS}, preset.name
     # the estimates are the measured per-step times of the quick preset on 2 CPU cores (README)
-    assert sum(PRESETS["quick"].estimates.values()) <= 15 * 60
+    assert sum(PRESETS["quick"].estimates.values()) <= 12 * 60  # issue 17's budget for the quick preset
 
 
 def test_the_estimate_scales_what_scales_and_keeps_a_margin():

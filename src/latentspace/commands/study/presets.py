@@ -51,14 +51,15 @@ PRESETS = {
                     estimates={"ae20": 8, "search": 15, "maps": 8, "ae2": 8, "classifier": 15, "vae20": 12,
                                "vae2": 8, "beta": 20, "gan": 15, "summary": 20}),
     # the fast recipe (one-cycle, higher peak rates): better test MSE than the study's constant 1e-3 in half the
-    # epochs; the estimates are per-step seconds measured on 2 quiet CPU cores (a busy machine scales them, the
-    # engine's progress line measures by how much)
+    # epochs. The estimates are the previous quick preset's per-step seconds measured on 2 quiet CPU cores (sum
+    # 14:52 for a measured 14:34), scaled by this preset's epochs and by batch 128's ~15 % higher cost per image;
+    # not yet re-measured end to end (issue 17). A busy machine scales them: the progress line measures by how much.
     "quick": Preset("quick", limit_train=None, ae_epochs=4, search_trials=8, search_epochs=2, search_limit=8000,
                     map_n=None, classify_epochs=6, baseline_epochs=4, vae_epochs=3, beta_epochs=2,
                     betas="1,4,10", gan_epochs=6, gan_max_minutes=4.0, gan_width=32, gan_batch=32,
                     eval_n=5000, inception_n=0, vae_overrides=VAE_FAST_128, beta_overrides=VAE_FAST_128,
-                    estimates={"ae20": 50, "search": 40, "maps": 30, "ae2": 50, "classifier": 65, "vae20": 85,
-                               "vae2": 55, "beta": 100, "gan": 250, "summary": 45},
+                    estimates={"ae20": 45, "search": 41, "maps": 28, "ae2": 45, "classifier": 63, "vae20": 80,
+                               "vae2": 40, "beta": 80, "gan": 245, "summary": 45},
                     fixed={"gan": 240}),
     "full": Preset("full", limit_train=None, ae_epochs=30, search_trials=30, search_epochs=10, search_limit=54000,
                    map_n=None, classify_epochs=20, baseline_epochs=20, vae_epochs=30, beta_epochs=30,
