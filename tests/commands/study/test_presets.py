@@ -22,4 +22,5 @@ def test_the_estimate_scales_what_scales_and_keeps_a_margin():
     slower = sum((v - quick.fixed.get(k, 0)) * 1.2 + quick.fixed.get(k, 0) for k, v in quick.estimates.items())
     promised = quick.eta(keys, scale=1.2)
     assert slower <= promised <= 1.2 * slower
-    assert quick.eta(["gan"], scale=2.0, margin=1.0) == 240 + 10 * 2.0
+    gan, fixed = quick.estimates["gan"], quick.fixed["gan"]  # max_time does not stretch on a slower machine
+    assert quick.eta(["gan"], scale=2.0, margin=1.0) == fixed + (gan - fixed) * 2.0
