@@ -24,3 +24,9 @@ def test_the_estimate_scales_what_scales_and_keeps_a_margin():
     assert slower <= promised <= 1.2 * slower
     gan, fixed = quick.estimates["gan"], quick.fixed["gan"]  # max_time does not stretch on a slower machine
     assert quick.eta(["gan"], scale=2.0, margin=1.0) == fixed + (gan - fixed) * 2.0
+
+
+def test_the_quick_preset_uses_both_cores_for_the_search_and_the_fast_recipe():
+    quick, smoke = PRESETS["quick"], PRESETS["smoke"]
+    assert quick.search_workers == 2 and smoke.search_workers == 1  # the smoke study stays one process
+    assert quick.betas == "1,4,10" and quick.vae_overrides == {"lr": 8e-3, "batch_size": 128}

@@ -31,6 +31,7 @@ class Preset:
     inception_n: int             # samples for the Inception FID / KID columns (0: none; slow on a CPU)
     estimates: dict = field(default_factory=dict)  # seconds per step measured on 2 CPU cores
     fixed: dict = field(default_factory=dict)      # of those, seconds that do not scale with the machine (max_time)
+    search_workers: int = 1  # trials trained at once (each on cores / workers threads)
     vae_overrides: dict = field(default_factory=dict)  # VAE settings (config or training) over `train vae`'s
     beta_overrides: dict = field(default_factory=dict)  # and those of the β sweep's VAEs
 
@@ -58,6 +59,9 @@ PRESETS = {
                     map_n=None, classify_epochs=6, baseline_epochs=4, vae_epochs=3, beta_epochs=2,
                     betas="1,4,10", gan_epochs=6, gan_max_minutes=4.0, gan_width=32, gan_batch=32,
                     eval_n=5000, inception_n=0, vae_overrides=VAE_FAST_128, beta_overrides=VAE_FAST_128,
+                    # two trials at a time with one thread each: 0.68x the time of one at a time with two threads
+                    # (benchmarks/both_cores.py, two trainings side by side, load 1.5-2.2)
+                    search_workers=2,
                     estimates={"ae20": 45, "search": 41, "maps": 28, "ae2": 45, "classifier": 63, "vae20": 80,
                                "vae2": 40, "beta": 80, "gan": 245, "summary": 45},
                     fixed={"gan": 240}),

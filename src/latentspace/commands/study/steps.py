@@ -5,6 +5,7 @@ the report shows exactly what a user gets from the single commands.
 """
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -206,8 +207,9 @@ def step_beta(ctx: Context) -> Section:
 
 def step_search(ctx: Context) -> Section:
     p = ctx.preset
+    workers = max(1, min(p.search_workers, os.cpu_count() or 1))
     settings = SearchSettings(kind="ae", trials=p.search_trials, sampler="random", epochs_per_trial=p.search_epochs,
-                              out=str(ctx.path("search")),
+                              out=str(ctx.path("search")), workers=workers,
                               train=TrainConfig(**{**get_spec("ae").train_defaults, "limit_train": p.search_limit,
                                                    "seed": ctx.seed, "dataset": ctx.dataset}))
     summary = run_search(settings, log=lambda m: None)
