@@ -143,3 +143,13 @@ def test_sweep_rejects_an_image_outside_the_test_set(tmp_path, capsys):
     assert main(["beta-sweep", *args, "--out", str(tmp_path / "s"), "--no-progress"]) == 2
     assert "--image must be below 1000" in capsys.readouterr().err
     assert not (tmp_path / "s").exists()
+
+
+@pytest.mark.integration
+def test_two_workers_train_the_betas_side_by_side_and_a_rerun_reuses_them(tmp_path):
+    args = (VAEConfig(latent_dim=4), TrainConfig(epochs=1, limit_train=256, batch_size=128))
+    sweep = BetaSweepConfig(betas="1,4", top_k=3, steps=5, workers=2)
+    result = run_beta_sweep(sweep, *args, out=tmp_path / "b", progress=False)
+    assert result["runs"] == {"1": "trained", "4": "trained"} and (tmp_path / "b" / "traversals.png").is_file()
+    again = run_beta_sweep(sweep, *args, out=tmp_path / "b", progress=False)
+    assert again["runs"] == {"1": "reused", "4": "reused"}

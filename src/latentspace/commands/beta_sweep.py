@@ -94,6 +94,27 @@ def train_or_reuse(beta: float, model_config: VAEConfig, train_config: TrainConf
     return fit(VAE_SPEC.kind, cfg, train_config, out=path, progress=progress), "trained"
 
 
+def _train_one(args) -> tuple[str, str]:
+    beta, model_config, train_config, out, threads = args
+    import torch
+
+    torch.set_num_threads(threads)
+    return f"{beta:g}", train_or_reuse(beta, model_config, train_config, out, progress=False)[1]
+
+
+def _train_in_parallel(betas, model_config, train_config, out, workers: int) -> dict:
+    """Train the βs' VAEs `workers` at a time in separate processes, each on its share of the cores; returns
+    {β: 'trained'|'resumed'|'reused'}. The caller then reuses the finished runs in order."""
+    import os
+
+    from latentspace.commands.search.workers import _mp_context
+
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    jobs = [(beta, model_config, train_config, out, threads) for beta in betas]
+    with _mp_context().Pool(min(workers, len(jobs))) as pool:
+        return dict(pool.map(_train_one, jobs, chunksize=1))
+
+
 def analyse_beta(run: Run, test: ImageSet, sweep: BetaSweepConfig) -> tuple[dict, dict]:
     """(table row, figure block) of one β's run."""
     model, run = load_run(run.path)
@@ -152,8 +173,11 @@ def run_beta_sweep(sweep: BetaSweepConfig, model_config: VAEConfig | None = None
         raise LatentspaceError(f"--image must be below {len(test)} (the test set's size), got {sweep.image}")
     out.mkdir(parents=True, exist_ok=True)
     rows, blocks, status = [], [], {}
+    if sweep.workers > 1 and len(betas) > 1:
+        status.update(_train_in_parallel(betas, model_config, train_config, out, sweep.workers))
     for beta in betas:
         run, how = train_or_reuse(beta, model_config, train_config, out, progress)
+        how = status.get(f"{beta:g}", how)
         status[f"{beta:g}"] = how
         log(f"β={beta:g}: {how} {run.path}")
         row, block = analyse_beta(run, test, sweep)

@@ -19,3 +19,5 @@ class BetaSweepConfig:
     range: float = option(3.0, "traverse each dimension over ±this many σ of the prior", minimum=0.0)
     steps: int = option(11, "values per traversed dimension (columns)", minimum=2)
     image: int = option(0, "index of the test image whose code is traversed", minimum=0)
+    workers: int = option(1, "VAEs trained at once, each on cores / workers threads (on 2 cores, 2 at a time "
+                             "took 0.68x the time of one at a time: benchmarks/both_cores.py)", minimum=1)

@@ -32,6 +32,7 @@ class Preset:
     estimates: dict = field(default_factory=dict)  # seconds per step measured on 2 CPU cores
     fixed: dict = field(default_factory=dict)      # of those, seconds that do not scale with the machine (max_time)
     search_workers: int = 1  # trials trained at once (each on cores / workers threads)
+    beta_workers: int = 1    # β-sweep VAEs trained at once (the same)
     vae_overrides: dict = field(default_factory=dict)  # VAE settings (config or training) over `train vae`'s
     beta_overrides: dict = field(default_factory=dict)  # and those of the β sweep's VAEs
 
@@ -61,7 +62,7 @@ PRESETS = {
                     eval_n=5000, inception_n=0, vae_overrides=VAE_FAST_128, beta_overrides=VAE_FAST_128,
                     # two trials at a time with one thread each: 0.68x the time of one at a time with two threads
                     # (benchmarks/both_cores.py, two trainings side by side, load 1.5-2.2)
-                    search_workers=2,
+                    search_workers=2, beta_workers=2,
                     estimates={"ae20": 45, "search": 41, "maps": 28, "ae2": 45, "classifier": 63, "vae20": 80,
                                "vae2": 40, "beta": 80, "gan": 245, "summary": 45},
                     fixed={"gan": 240}),

@@ -181,7 +181,8 @@ def step_beta(ctx: Context) -> Section:
     p = ctx.preset
     model = {k: v for k, v in p.beta_overrides.items() if k in field_names(VAEConfig)}
     train = {k: v for k, v in p.beta_overrides.items() if k in field_names(TrainConfig)}
-    result = run_beta_sweep(BetaSweepConfig(betas=p.betas), VAEConfig(latent_dim=20, **model),
+    workers = max(1, min(p.beta_workers, os.cpu_count() or 1))
+    result = run_beta_sweep(BetaSweepConfig(betas=p.betas, workers=workers), VAEConfig(latent_dim=20, **model),
                             TrainConfig(**{**get_spec("vae").train_defaults, "epochs": p.beta_epochs,
                                            "limit_train": p.limit_train, "seed": ctx.seed, "dataset": ctx.dataset,
                                            **train}),
