@@ -81,10 +81,17 @@ def make_schedule(optimizer: torch.optim.Optimizer, kind: str, total_steps: int,
 def configure(module, config):
     """configure_optimizers for a LightningModule whose config is an OptimConfig: the optimizer and its
     schedule over the trainer's whole budget (trainer.estimated_stepping_batches)."""
-    betas = (0.9, config.beta2)
-    opt = make_optimizer(module.parameters(), config.optimizer, config.lr, config.weight_decay, betas=betas)
-    if config.schedule == "constant":
+    # a model's own config need not have the schedule's fields (one written before them): PyTorch's β2, constant
+    beta2 = getattr(config, "beta2", None)
+    schedule = getattr(config, "schedule", "constant")
+    opt = make_optimizer(module.parameters(), config.optimizer, config.lr, config.weight_decay,
+                         betas=None if beta2 is None else (0.9, beta2))
+    if schedule == "constant":
         return opt
-    total = module.trainer.estimated_stepping_batches if module.trainer is not None else 1
+    try:
+        trainer = module.trainer
+    except RuntimeError:  # a LightningModule not attached to a Trainer (built by hand)
+        trainer = None
+    total = trainer.estimated_stepping_batches if trainer is not None else 1
     total = int(total) if math.isfinite(total) else 1
-    return {"optimizer": opt, "lr_scheduler": make_schedule(opt, config.schedule, total, config.warmup)}
+    return {"optimizer": opt, "lr_scheduler": make_schedule(opt, schedule, total, getattr(config, "warmup", 0.0))}
