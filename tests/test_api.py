@@ -41,3 +41,19 @@ def test_sample_takes_a_model_or_its_run_directory(tiny_ae_run):
     assert model.run.path == tiny_ae_run.path and not model.training
     a, b = ls.sample(model, 6, seed=2), ls.sample(tiny_ae_run.path, 6, seed=2)
     assert a.shape == (6, 28, 28) and a.dtype == np.uint8 and np.array_equal(a, b)
+
+
+def test_train_takes_the_fast_recipe_by_default_and_the_studys_by_name(monkeypatch):
+    import latentspace as ls
+    import latentspace.training.trainer as trainer
+
+    seen = []
+    monkeypatch.setattr(trainer, "fit", lambda kind, m, t, **kw: seen.append((m, t)))
+    ls.train("ae")
+    ls.train("ae", recipe="study", epochs=2)  # an explicit option wins over the recipe
+    (fast, fast_train), (study, study_train) = seen
+    assert (fast.lr, fast.schedule, fast_train.epochs, fast_train.batch_size) == (8e-3, "onecycle", 3, 128)
+    assert (study.lr, study.schedule, study.beta2, study_train.epochs, study_train.batch_size) == \
+        (1e-3, "constant", 0.999, 2, 256)
+    with pytest.raises(LatentspaceError, match="unknown recipe"):
+        ls.train("ae", recipe="slow")

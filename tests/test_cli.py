@@ -102,3 +102,31 @@ def test_train_and_evaluate_from_the_command_line(capsys, tmp_path):
     assert f"run: {out_dir}" in out and "reconstructions.png" in out
     code, out, _ = run_cli(capsys, "evaluate", str(out_dir), "--json")
     assert code == 0 and json.loads(out)["test_mse"] > 0
+
+
+@pytest.mark.parametrize("argv, model, train", [
+    (["train", "ae"], {"lr": 8e-3, "schedule": "onecycle", "beta2": 0.95}, {"epochs": 3, "batch_size": 128}),
+    (["train", "vae"], {"lr": 5e-3, "weight_decay": 0.0, "schedule": "onecycle"}, {"epochs": 3, "batch_size": 64}),
+    (["train", "ae", "--recipe", "study"], {"lr": 1e-3, "schedule": "constant", "beta2": 0.999, "weight_decay": 1e-5},
+     {"epochs": 10, "batch_size": 256}),
+    (["train", "vae", "--recipe", "study", "--epochs", "4", "--lr", "2e-3"],  # an explicit flag wins over the recipe
+     {"lr": 2e-3, "schedule": "constant", "weight_decay": 1e-5}, {"epochs": 4, "batch_size": 256}),
+    (["train", "gan"], {"lr": 2e-4}, {"batch_size": 32, "epochs": 10}),
+])
+def test_train_defaults_are_the_fast_recipe_and_recipe_study_is_the_studys(capsys, monkeypatch, argv, model, train):
+    import latentspace.training.trainer as trainer
+
+    seen = {}
+
+    class Done(Exception):
+        pass
+
+    def fake_fit(kind, model_config, train_config, **kw):
+        seen.update(model=model_config, train=train_config)
+        raise Done
+
+    monkeypatch.setattr(trainer, "fit", fake_fit)
+    with pytest.raises(Done):
+        main(argv)
+    assert {k: getattr(seen["model"], k) for k in model} == model
+    assert {k: getattr(seen["train"], k) for k in train} == train

@@ -15,12 +15,13 @@ import os
 from latentspace.errors import LatentspaceError
 
 
-def train(kind: str, out=None, resume: bool = False, progress: bool = True, **options):
+def train(kind: str, out=None, resume: bool = False, progress: bool = True, recipe: str = "fast", **options):
     """Train a model of `kind` into a run directory and return its `Run`.
 
     `options` are the model's hyperparameters (`latent_dim=2`, `beta=4`, ...) and the training settings
     (`epochs=5`, `batch_size=128`, `limit_train=5000`, `device="cuda"`, ...): the CLI's flags, with
-    underscores. Unset ones take the model's own defaults."""
+    underscores. Unset ones take the model's own defaults: its fast recipe, or with `recipe="study"` the
+    study's own settings (Adam at a constant 1e-3, 10 epochs at batch 256)."""
     from latentspace.models import get_spec
     from latentspace.training.config import TrainConfig
     from latentspace.training.trainer import fit
@@ -32,8 +33,11 @@ def train(kind: str, out=None, resume: bool = False, progress: bool = True, **op
     if unknown:
         raise LatentspaceError(f"unknown option(s) {', '.join(unknown)} for {kind}; model options: "
                                f"{', '.join(sorted(model_fields))}; training options: {', '.join(sorted(train_fields))}")
-    model_config = spec.config_cls(**{k: v for k, v in options.items() if k in model_fields})
-    train_config = TrainConfig(**{**spec.train_defaults, **{k: v for k, v in options.items() if k in train_fields}})
+    if recipe != "fast" and recipe not in spec.recipes:
+        raise LatentspaceError(f"unknown recipe {recipe!r} for {kind}; choose one of fast, {', '.join(spec.recipes)}")
+    values = {**spec.recipes.get(recipe, {}), **options}
+    model_config = spec.config_cls(**{k: v for k, v in values.items() if k in model_fields})
+    train_config = TrainConfig(**{**spec.train_defaults, **{k: v for k, v in values.items() if k in train_fields}})
     return fit(kind, model_config, train_config, out=out, resume=resume, progress=progress,
                given=set(options) if resume else None)
 

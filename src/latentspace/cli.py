@@ -84,6 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
         add_dataclass_flags(mp, spec.config_cls)
         add_dataclass_flags(mp, TrainConfig, defaults=spec.train_defaults)  # the help shows the model's own
         mp.add_argument("--out", help=f"run directory (default: runs/{kind}-zLATENT-TIMESTAMP)")
+        if spec.recipes:
+            mp.add_argument("--recipe", choices=("fast", *spec.recipes), default="fast",
+                            help="fast: the defaults shown here; " + "; ".join(
+                                f"{name}: " + ", ".join(f"{flag_name(k)} {v}" for k, v in values.items())
+                                for name, values in spec.recipes.items())
+                            + " (an explicit flag always wins; default: fast)")
         mp.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint "
                         "(with its own settings; --epochs and --max-time extend its budget)")
         mp.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -246,8 +252,9 @@ def cmd_train(args) -> int:
 
     spec = get_spec(args.model)
     given = given_names(spec.config_cls, args) | given_names(TrainConfig, args)
-    model_config = dataclass_from_args(spec.config_cls, args)
-    train_config = dataclass_from_args(TrainConfig, args, defaults=spec.train_defaults)
+    recipe = spec.recipes.get(getattr(args, "recipe", "fast"), {})  # under the explicit flags, over the defaults
+    model_config = dataclass_from_args(spec.config_cls, args, defaults=recipe)
+    train_config = dataclass_from_args(TrainConfig, args, defaults={**spec.train_defaults, **recipe})
     for cfg in (model_config, train_config):  # a bad value is refused before torch is even imported
         validate_config(cfg)
     from latentspace.training.trainer import fit

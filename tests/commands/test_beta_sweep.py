@@ -6,7 +6,11 @@ import json
 import pytest
 
 from latentspace.commands import beta_sweep
-from latentspace.commands.beta_sweep import parse_betas, run_beta_sweep
+from latentspace.commands.beta_sweep import (
+    parse_betas,
+    run_beta_sweep,
+    traversal_rows_vary,
+)
 from latentspace.commands.options import BetaSweepConfig
 from latentspace.errors import LatentspaceError
 from latentspace.models.vae_config import VAEConfig
@@ -18,6 +22,23 @@ from latentspace.training.config import TrainConfig
 def test_parse_betas_rejects_bad_lists(text):
     with pytest.raises(LatentspaceError):
         parse_betas(text)
+
+
+def test_traversal_rows_vary_tells_a_changing_row_from_a_flat_one():
+    import numpy as np
+
+    rows = np.zeros((3, 5, 28, 28), np.uint8) + 120  # dims x values x image: all the same grey blob
+    rows[1, :, 10, 10] = np.arange(5) * 40  # one pixel brightens along row 1
+    rows[2, 4, 0, 0] = 145  # row 2 changes one pixel by 0.1: what an inactive dimension does, not a traversal
+    assert traversal_rows_vary(rows) == [False, True, False]
+    assert traversal_rows_vary(rows.astype(np.float32) / 255) == [False, True, False]
+
+
+def test_the_default_grid_is_not_the_studys_and_says_why():
+    from latentspace.commands.beta_sweep import BETA_SCALE_NOTE
+
+    assert parse_betas(BetaSweepConfig().betas) == [1.0, 4.0, 10.0]
+    assert "65,025" in BETA_SCALE_NOTE and "--betas 1,10,100" in BETA_SCALE_NOTE
 
 
 def test_parse_betas():
@@ -77,6 +98,7 @@ def test_sweep_writes_figure_and_table(small_sweep):
         assert r["active_units"] == sum(k > 0.01 for k in r["kl_per_dim"])
         assert r["top_dims_kl"] == sorted(r["top_dims_kl"], reverse=True)
         assert 0 < r["test_mse"] < 0.3
+        assert len(r["traversal_varies"]) == 3 and all(isinstance(v, bool) for v in r["traversal_varies"])
     md = (out / "table.md").read_text().splitlines()
     assert len(md) == 4 and md[2].startswith("| 1 |") and md[3].startswith("| 50 |")
 
@@ -121,3 +143,13 @@ def test_sweep_rejects_an_image_outside_the_test_set(tmp_path, capsys):
     assert main(["beta-sweep", *args, "--out", str(tmp_path / "s"), "--no-progress"]) == 2
     assert "--image must be below 1000" in capsys.readouterr().err
     assert not (tmp_path / "s").exists()
+
+
+@pytest.mark.integration
+def test_two_workers_train_the_betas_side_by_side_and_a_rerun_reuses_them(tmp_path):
+    args = (VAEConfig(latent_dim=4), TrainConfig(epochs=1, limit_train=256, batch_size=128))
+    sweep = BetaSweepConfig(betas="1,4", top_k=3, steps=5, workers=2)
+    result = run_beta_sweep(sweep, *args, out=tmp_path / "b", progress=False)
+    assert result["runs"] == {"1": "trained", "4": "trained"} and (tmp_path / "b" / "traversals.png").is_file()
+    again = run_beta_sweep(sweep, *args, out=tmp_path / "b", progress=False)
+    assert again["runs"] == {"1": "reused", "4": "reused"}

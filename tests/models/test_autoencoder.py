@@ -24,8 +24,12 @@ def test_shapes_for_several_latent_sizes(latent_dim, width):
 
 @pytest.mark.parametrize("optimizer", ["adam", "adamw", "sgd", "rmsprop"])
 def test_optimizer_choices(optimizer):
-    opt = Autoencoder(AEConfig(optimizer=optimizer, lr=0.01, weight_decay=0.001)).configure_optimizers()
+    opt = Autoencoder(AEConfig(optimizer=optimizer, lr=0.01, weight_decay=0.001,
+                               schedule="constant")).configure_optimizers()
     assert type(opt).__name__.lower() == optimizer
+    scheduled = Autoencoder(AEConfig(optimizer=optimizer, lr=0.01)).configure_optimizers()  # the default one-cycle
+    assert type(scheduled["optimizer"]).__name__.lower() == optimizer
+    assert scheduled["lr_scheduler"]["interval"] == "step"
     assert opt.param_groups[0]["lr"] == 0.01 and opt.param_groups[0]["weight_decay"] == 0.001
 
 

@@ -27,5 +27,5 @@ def test_prior_codes_are_seeded_normal_and_refused_without_a_prior():
 
 
 def test_the_optimizer_follows_the_config():
-    opt = Autoencoder(AEConfig(optimizer="adamw", lr=0.02, weight_decay=0.1)).configure_optimizers()
+    opt = Autoencoder(AEConfig(optimizer="adamw", lr=0.02, weight_decay=0.1, schedule="constant")).configure_optimizers()
     assert type(opt).__name__ == "AdamW" and opt.param_groups[0]["lr"] == 0.02

@@ -46,3 +46,47 @@ def test_betas_reach_adam_and_unknown_names_are_refused():
     assert opt.param_groups[0]["betas"] == (0.5, 0.999) and opt.param_groups[0]["weight_decay"] == 0.0
     with pytest.raises(ValueError, match="unknown optimizer"):
         make_optimizer(net.parameters(), "lbfgs", 0.1)
+
+
+def test_onecycle_factor_is_onecyclelr_without_momentum_cycling_and_holds_past_its_end():
+    from latentspace.models.optim import LRFactor
+
+    p = [torch.nn.Parameter(torch.zeros(1))]
+    opt = torch.optim.Adam(p, lr=8e-3)
+    ref = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=8e-3, total_steps=100, pct_start=0.4, cycle_momentum=False)
+    f = LRFactor("onecycle", 100, 0.4)
+    for t in range(100):
+        assert opt.param_groups[0]["lr"] == pytest.approx(8e-3 * f(t), rel=1e-9, abs=1e-15)
+        opt.step()
+        ref.step()
+    assert f(150) == f(99) == pytest.approx(1 / 25 / 1e4)  # a budget extended on resume: no error, the floor
+
+
+def test_cosine_warms_up_linearly_then_anneals_to_zero_and_constant_is_flat():
+    from latentspace.models.optim import LRFactor
+
+    f = LRFactor("cosine", 10, 0.3)
+    assert [f(t) for t in range(3)] == pytest.approx([1 / 3, 2 / 3, 1.0])
+    assert all(f(t) >= f(t + 1) for t in range(2, 12)) and f(9) == pytest.approx(0.0, abs=1e-12)
+    assert LRFactor("constant", 10, 0.3)(7) == 1.0
+    with pytest.raises(ValueError, match="unknown schedule"):
+        LRFactor("step", 10, 0.1)
+
+
+def test_configure_steps_the_schedule_every_batch_over_the_trainers_budget():
+    from types import SimpleNamespace
+
+    from latentspace.models.autoencoder_config import AEConfig
+    from latentspace.models.optim import configure
+
+    module = _params()
+    module.trainer = SimpleNamespace(estimated_stepping_batches=120)
+    out = configure(module, AEConfig())
+    sched = out["lr_scheduler"]
+    assert sched["interval"] == "step" and sched["scheduler"].lr_lambdas[0].total == 120
+    assert out["optimizer"].param_groups[0]["betas"] == (0.9, 0.95)
+    assert out["optimizer"].param_groups[0]["lr"] == pytest.approx(8e-3 / 25)  # the cycle starts at peak / 25
+    state = sched["scheduler"].state_dict()  # what Lightning's checkpoint keeps: the curve's own total
+    assert state["lr_lambdas"][0] == {"kind": "onecycle", "total": 120, "warmup": 0.4}
+    study = configure(module, AEConfig(schedule="constant", lr=1e-3, beta2=0.999))
+    assert isinstance(study, torch.optim.Adam) and study.param_groups[0]["lr"] == 1e-3

@@ -38,9 +38,12 @@ def test_one_epoch_produces_every_file_of_the_run_directory(tiny_ae_run):
 
 @pytest.mark.integration
 def test_resume_continues_exactly(tmp_path):
-    straight = fit("ae", AEConfig(latent_dim=3), small(epochs=2), out=tmp_path / "a", progress=False)
-    fit("ae", AEConfig(latent_dim=3), small(epochs=1), out=tmp_path / "b", progress=False)
-    resumed = fit("ae", AEConfig(latent_dim=3), small(epochs=2), out=tmp_path / "b", resume=True, progress=False)
+    # a budget extended on resume (1 epoch, then 2) equals a straight 2-epoch run only at a constant learning
+    # rate: a schedule's curve belongs to the budget it was started with (the kill -9 test below checks that one)
+    cfg = AEConfig(latent_dim=3, schedule="constant")
+    straight = fit("ae", cfg, small(epochs=2), out=tmp_path / "a", progress=False)
+    fit("ae", cfg, small(epochs=1), out=tmp_path / "b", progress=False)
+    resumed = fit("ae", cfg, small(epochs=2), out=tmp_path / "b", resume=True, progress=False)
     a, b = load_weights(straight.last_checkpoint), load_weights(resumed.last_checkpoint)
     assert a.keys() == b.keys()
     for k in a:
@@ -151,8 +154,18 @@ def test_a_killed_run_resumed_without_flags_keeps_its_budget_and_ends_as_an_unin
     a, b = load_weights(tmp_path / "straight" / "checkpoints" / "last.ckpt"), load_weights(killed / "checkpoints" / "last.ckpt")
     for k in a:
         assert torch.equal(a[k], b[k]), f"{k} differs after the resume"
+    # the learning-rate schedule (the default one-cycle) went on where it was: same step, same rate, same curve
+    ca, cb = (torch.load(d / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+              for d in (tmp_path / "straight", killed))
+    assert ca["lr_schedulers"] == cb["lr_schedulers"] and ca["lr_schedulers"][0]["last_epoch"] == 4 * 32
+    assert ca["lr_schedulers"][0]["lr_lambdas"][0]["kind"] == "onecycle"
+    lrs = [c["optimizer_states"][0]["param_groups"][0]["lr"] for c in (ca, cb)]
+    assert lrs[0] == lrs[1] < 1e-6  # annealed to the end of the cycle, not restarted
+    with open(tmp_path / "straight" / "metrics.csv") as f1, open(killed / "metrics.csv") as f2:
+        cols = ("epoch", "train_loss", "val_loss")
+        assert [[r[c] for c in cols] for r in csv.DictReader(f1)] == [[r[c] for c in cols] for r in csv.DictReader(f2)]
     # an explicit flag that would change the run is refused in one line, the budget may be extended
     changed = subprocess.run([*cli, "train", "ae", "--resume", "--out", str(killed), "--lr", "0.5"], env=clean_env(),
                              capture_output=True, text=True, timeout=600)
-    assert changed.returncode == 2 and "--lr 0.5 differs from the run's own 0.001" in changed.stderr
+    assert changed.returncode == 2 and "--lr 0.5 differs from the run's own 0.008" in changed.stderr
     assert changed.stderr.count("\n") == 1

@@ -6,7 +6,7 @@ import torch
 
 from latentspace.errors import LatentspaceError
 from latentspace.models.nets import STUDY_SHAPE
-from latentspace.models.optim import make_optimizer
+from latentspace.models.optim import configure
 
 
 class LatentModel(L.LightningModule):
@@ -60,5 +60,4 @@ class LatentModel(L.LightningModule):
             self.to(memory_format=torch.channels_last)
 
     def configure_optimizers(self):
-        c = self.config
-        return make_optimizer(self.parameters(), c.optimizer, c.lr, c.weight_decay)
+        return configure(self, self.config)

@@ -1,9 +1,11 @@
 """The one optimizer factory: the study's table-1 choices, fused kernels where PyTorch has them."""
 from __future__ import annotations
 
+import math
+
 import torch
 
-from latentspace.models.autoencoder_config import OPTIMIZER_NAMES
+from latentspace.models.autoencoder_config import OPTIMIZER_NAMES, SCHEDULES
 
 FUSED = ("adam", "adamw")  # one fused kernel per step instead of ~10 ops per tensor: same update rule
 
@@ -34,3 +36,62 @@ def make_optimizer(params, name: str, lr: float, weight_decay: float = 0.0,
 def _fusable(params: list) -> bool:
     tensors = [t for p in params for t in (p["params"] if isinstance(p, dict) else [p])]
     return bool(tensors) and all(t.device.type in ("cpu", "cuda") and t.is_floating_point() for t in tensors)
+
+
+class LRFactor:
+    """The learning rate's factor at step t of `total` (the scheduler's lr_lambda).
+
+    An object, not a closure, so that LambdaLR's state_dict (and so Lightning's checkpoint) keeps `total`:
+    a resumed run continues the very same curve even if its budget was extended, and past `total` the
+    factor stays at its final value instead of failing.
+      onecycle: cosine warm-up from 1/25 to 1 over `warmup` of the steps, then cosine down to 1/25/1e4
+                (OneCycleLR's curve, without its momentum cycling);
+      cosine:   linear warm-up from 0 over `warmup` of the steps, then cosine down to 0.
+    """
+
+    def __init__(self, kind: str, total: int, warmup: float):
+        if kind not in SCHEDULES:
+            raise ValueError(f"unknown schedule {kind!r}; choose one of {', '.join(SCHEDULES)}")
+        self.kind, self.total, self.warmup = kind, max(1, int(total)), min(max(float(warmup), 0.0), 1.0)
+
+    def __call__(self, step: int) -> float:
+        if self.kind == "constant":
+            return 1.0
+        t = min(step, self.total - 1)
+        if self.kind == "cosine":
+            up = round(self.warmup * self.total)
+            if t < up:
+                return (t + 1) / up
+            return 0.5 * (1 + math.cos(math.pi * (t - up + 1) / max(1, self.total - up)))
+        start, end = 1 / 25, 1 / 25 / 1e4  # OneCycleLR's div_factor and final_div_factor
+        peak = self.warmup * self.total - 1  # OneCycleLR's phase boundaries, to the step
+        if t <= peak:
+            return start + (1.0 - start) * 0.5 * (1 - math.cos(math.pi * t / peak)) if peak > 0 else 1.0
+        return end + (1.0 - end) * 0.5 * (1 + math.cos(math.pi * (t - peak) / max(1e-9, self.total - 1 - peak)))
+
+
+def make_schedule(optimizer: torch.optim.Optimizer, kind: str, total_steps: int, warmup: float):
+    """Lightning's scheduler dict (stepped every batch) for `kind`, or None for a constant learning rate."""
+    if kind == "constant":
+        return None
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, LRFactor(kind, total_steps, warmup))
+    return {"scheduler": scheduler, "interval": "step", "name": "lr"}
+
+
+def configure(module, config):
+    """configure_optimizers for a LightningModule whose config is an OptimConfig: the optimizer and its
+    schedule over the trainer's whole budget (trainer.estimated_stepping_batches)."""
+    # a model's own config need not have the schedule's fields (one written before them): PyTorch's β2, constant
+    beta2 = getattr(config, "beta2", None)
+    schedule = getattr(config, "schedule", "constant")
+    opt = make_optimizer(module.parameters(), config.optimizer, config.lr, config.weight_decay,
+                         betas=None if beta2 is None else (0.9, beta2))
+    if schedule == "constant":
+        return opt
+    try:
+        trainer = module.trainer
+    except RuntimeError:  # a LightningModule not attached to a Trainer (built by hand)
+        trainer = None
+    total = trainer.estimated_stepping_batches if trainer is not None else 1
+    total = int(total) if math.isfinite(total) else 1
+    return {"optimizer": opt, "lr_scheduler": make_schedule(opt, schedule, total, getattr(config, "warmup", 0.0))}

@@ -43,6 +43,8 @@ class ModelSpec:
     monitor: str | None = "val_loss"  # the metric of best.ckpt and early stopping; None: the last epoch
     latent_field: str = "latent_dim"  # the config field that sets the latent size
     train_defaults: dict = field(default_factory=dict)  # TrainConfig values of this model's fast recipe
+    # named recipes besides the default one (`train --recipe NAME`): config and TrainConfig values in one dict
+    recipes: dict = field(default_factory=dict)
     figures: tuple = ()             # FIGURE_NAMES the training layer draws for it
     loss_curves: tuple = ()         # (train metric, validation metric) pairs drawn in loss.png
     loss_label: str = "loss"        # loss.png: y axis label

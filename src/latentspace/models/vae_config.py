@@ -4,13 +4,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from latentspace.config import option
-from latentspace.models.autoencoder_config import TABLE1_SPACE, AEConfig
+from latentspace.models.autoencoder_config import (
+    STUDY_OPTIM,
+    STUDY_TRAIN,
+    TABLE1_SPACE,
+    AEConfig,
+)
 from latentspace.models.spec import ModelSpec
 
 
 @dataclass
 class VAEConfig(AEConfig):
     beta: float = option(1.0, "weight of the KL term (β-VAE; 1 is the plain VAE)", minimum=0.0)
+    # the VAE's fast recipe: a lower peak and no weight decay (which pulls μ towards 0 on top of the KL)
+    lr: float = option(5e-3, "learning rate (with a schedule: its peak)", minimum=0.0)
+    weight_decay: float = option(0.0, "weight decay (L2)", minimum=0.0)
 
 
 SPEC = ModelSpec(
@@ -23,4 +31,7 @@ SPEC = ModelSpec(
     loss_title="loss = recon + β·KL", loss_label="per image: summed squared error, KL nats", loss_log=True,
     # β of the β-VAE on top of the autoencoder's space (the study compares β = 1, 10, 100)
     search_space={**TABLE1_SPACE, "beta": ("float", 0.5, 100.0, True)},
+    # test MSE ~0.0200 after 3 epochs against the seed loop's 0.0201 after 10 (plain-loop measurements)
+    train_defaults={"epochs": 3, "batch_size": 64},
+    recipes={"study": {**STUDY_OPTIM, **STUDY_TRAIN}},
 )

@@ -109,6 +109,9 @@ def build_trainer(cfg: TrainConfig, run: Run, progress: bool = True, extra_callb
     )
 
 
+# a run recorded before the optimizer had a schedule trained at a constant rate with PyTorch's Adam β2
+_LEGACY_OPTIM = {"schedule": "constant", "beta2": 0.999}
+
 # what a resume may change: the budget and where it trains; everything else is the run's own
 RESUMABLE = ("epochs", "max_time", "device", "devices")
 
@@ -139,7 +142,7 @@ def prepare_run(kind: str, model_config, train_config: TrainConfig, out=None, re
         saved = run.config()
         if saved["model"] != kind:
             raise LatentspaceError(f"{out} is a {saved['model']} run, not {kind}")
-        saved_model = config_from_dict(spec.config_cls, saved["model_config"])
+        saved_model = config_from_dict(spec.config_cls, {**_LEGACY_OPTIM, **saved["model_config"]})
         saved_train = config_from_dict(TrainConfig, saved["train"])
         if given is not None:
             _refuse_changes(given, (model_config, saved_model), (train_config, saved_train))

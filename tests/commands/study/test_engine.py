@@ -58,7 +58,8 @@ def test_progress_lines_name_each_step_with_time(tmp_path):
     lines = []
     steps = [Step("a", "Step A", figure_step("a", [])), Step("b", "Step B", figure_step("b", []))]
     run_study("smoke", tmp_path, steps=steps, log=lines.append)
-    assert lines[0].startswith("[1/2] Step A: done in") and "elapsed" in lines[0] and "left" in lines[1]
+    assert lines[0].startswith("about ") and "in all" in lines[0]  # the whole estimate, before the first step
+    assert lines[1].startswith("[1/2] Step A: done in") and "elapsed" in lines[1] and "left" in lines[2]
 
 
 def test_a_different_preset_in_the_same_directory_is_refused(tmp_path):

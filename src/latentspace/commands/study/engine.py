@@ -58,16 +58,20 @@ def run_study(preset: str = "quick", out="study", force: bool = False, dataset: 
         total = sum(p.estimates.values())
         log(f"note: the full preset is meant for a GPU; on this CPU expect about {total / 3600:.0f} hours")
     sections, t_start = [], time.time()
-    done_s = est_done = 0.0
+    est_done = scaled_s = 0.0
+    log(f"about {_fmt(p.eta([s.key for s in steps]))} in all on 2 CPU cores (more on a slower or busy machine; "
+        f"each step's line re-estimates from the time measured so far)")
     for i, step in enumerate(steps, 1):
         section = _run_step(step, ctx, sections)
         sections.append(section)
         spent = 0.0 if section.reused else section.seconds
-        done_s += spent
-        est_done += p.estimates.get(step.key, spent) if not section.reused else 0.0
-        remaining = sum(p.estimates.get(s.key, 0) for s in steps[i:])
-        scale = done_s / est_done if est_done else 1.0
-        eta = remaining * scale
+        if not section.reused:  # how much slower (or faster) than the estimates' machine this one runs, counting
+            # only the parts that scale (not a wall-clock budget such as the GAN's max_time)
+            estimate = p.estimates.get(step.key, spent)
+            est_done += estimate - min(p.fixed.get(step.key, 0.0), estimate)
+            scaled_s += spent - min(p.fixed.get(step.key, 0.0), spent)
+        scale = scaled_s / est_done if est_done else 1.0
+        eta = p.eta([s.key for s in steps[i:]], scale)
         what = "reused" if section.reused else section.status
         log(f"[{i}/{len(steps)}] {step.title}: {what} in {spent:.1f} s "
             f"(elapsed {_fmt(time.time() - t_start)}, about {_fmt(eta)} left)"

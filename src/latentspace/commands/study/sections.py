@@ -78,11 +78,14 @@ class Context:
     def by_class(self) -> str:
         return "coloured by class" if self.labelled else "in one colour (the data has no labels)"
 
-    def train_config(self, **settings):
-        """A TrainConfig for this study's data and seed, with the step's own settings."""
+    def train_config(self, model: str | None = None, **settings):
+        """A TrainConfig for this study's data and seed: `model`'s training defaults (its fast recipe), then the
+        step's own settings."""
+        from latentspace.models import get_spec
         from latentspace.training.config import TrainConfig
 
-        return TrainConfig(seed=self.seed, dataset=self.dataset, **self.data, **settings)
+        defaults = dict(get_spec(model).train_defaults) if model else {}
+        return TrainConfig(**{**defaults, "seed": self.seed, "dataset": self.dataset, **self.data, **settings})
 
 
 @dataclass(frozen=True)

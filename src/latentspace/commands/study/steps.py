@@ -5,12 +5,13 @@ the report shows exactly what a user gets from the single commands.
 """
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import numpy as np
 
-from latentspace.commands.beta_sweep import run_beta_sweep
+from latentspace.commands.beta_sweep import BETA_SCALE_NOTE, run_beta_sweep
 from latentspace.commands.classify import classify_baseline, classify_run
 from latentspace.commands.embed import embed_figure
 from latentspace.commands.evaluate import evaluate_run
@@ -19,6 +20,7 @@ from latentspace.commands.options import BetaSweepConfig
 from latentspace.commands.search.run import run_search
 from latentspace.commands.search.settings import SearchSettings
 from latentspace.commands.study.sections import Context, Figure, Section, Step, Table
+from latentspace.config import field_names
 from latentspace.data.images import run_splits
 from latentspace.errors import LatentspaceError
 from latentspace.io import CsvLog
@@ -27,6 +29,7 @@ from latentspace.models.gan_config import GANConfig
 from latentspace.models.probe_config import ClassifyConfig
 from latentspace.models.vae_config import VAEConfig
 from latentspace.runs import Run, open_run
+from latentspace.training.config import TrainConfig
 from latentspace.training.trainer import fit
 
 
@@ -45,8 +48,17 @@ def train_run(ctx: Context, kind: str, name: str, model_config, epochs: int, **t
         return open_run(path)
     if path.exists():
         shutil.rmtree(path)
-    cfg = ctx.train_config(epochs=epochs, limit_train=ctx.preset.limit_train, **train)
+    # the model's own fast recipe (its batch size; the optimizer schedule is in model_config) under the preset's
+    # budget, on the study's data
+    cfg = ctx.train_config(kind, epochs=epochs, limit_train=ctx.preset.limit_train, **train)
     return fit(kind, model_config, cfg, out=path, progress=ctx.progress)
+
+
+def vae_run(ctx: Context, name: str, latent_dim: int, overrides: dict, epochs: int) -> Run:
+    """A VAE of the study: `train vae`'s recipe with the preset's overrides (config fields and training ones)."""
+    model = {k: v for k, v in overrides.items() if k in field_names(VAEConfig)}
+    train = {k: v for k, v in overrides.items() if k in field_names(TrainConfig)}
+    return train_run(ctx, "vae", name, VAEConfig(latent_dim=latent_dim, **model), epochs, **train)
 
 
 def fig(path, caption: str) -> Figure:
@@ -143,7 +155,7 @@ def step_ae2(ctx: Context) -> Section:
 # ---------------------------------------------------------------- 6, 7. VAE
 
 def step_vae20(ctx: Context) -> Section:
-    run = train_run(ctx, "vae", "vae-z20", VAEConfig(latent_dim=20), ctx.preset.vae_epochs)
+    run = vae_run(ctx, "vae-z20", 20, ctx.preset.vae_overrides, ctx.preset.vae_epochs)
     ctx.results["vae20"] = str(run.path)
     return Section("vae20", "", intro="A variational autoencoder on the same convolutional networks: the encoder gives "
                                       "a mean μ and a log-variance log σ² per dimension, the code is sampled "
@@ -163,7 +175,7 @@ def step_vae20(ctx: Context) -> Section:
 
 
 def step_vae2(ctx: Context) -> Section:
-    run = train_run(ctx, "vae", "vae-z2", VAEConfig(latent_dim=2), ctx.preset.vae_epochs)
+    run = vae_run(ctx, "vae-z2", 2, ctx.preset.vae_overrides, ctx.preset.vae_epochs)
     ctx.results["vae2"] = str(run.path)
     return Section("vae2", "", intro="The VAE with a 2-dimensional code: the KL term pulls the codes towards a "
                                      "standard normal, so the lattice has no holes.",
@@ -175,29 +187,37 @@ def step_vae2(ctx: Context) -> Section:
 
 def step_beta(ctx: Context) -> Section:
     p = ctx.preset
-    result = run_beta_sweep(BetaSweepConfig(betas=p.betas), VAEConfig(latent_dim=20),
-                            ctx.train_config(epochs=p.beta_epochs, limit_train=p.limit_train),
+    model = {k: v for k, v in p.beta_overrides.items() if k in field_names(VAEConfig)}
+    train = {k: v for k, v in p.beta_overrides.items() if k in field_names(TrainConfig)}
+    workers = max(1, min(p.beta_workers, os.cpu_count() or 1))
+    result = run_beta_sweep(BetaSweepConfig(betas=p.betas, workers=workers), VAEConfig(latent_dim=20, **model),
+                            ctx.train_config("vae", epochs=p.beta_epochs, limit_train=p.limit_train, **train),
                             out=ctx.path("beta-sweep"), progress=ctx.progress)
     rows = [[r["beta"], r["active_units"], r["total_kl"], r["test_mse"],
-             ", ".join(f"z{d}" for d in r["top_dims"])] for r in result["rows"]]
+             ", ".join(f"z{d}" for d in r["top_dims"]),
+             f"{sum(r['traversal_varies'])} of {len(r['traversal_varies'])}"] for r in result["rows"]]
     return Section("beta", "", intro="One VAE per β, everything else equal (same seed). A larger β weighs the KL term "
                                      "more: fewer active dimensions, blurrier reconstructions, and dimensions that "
-                                     "each control one factor of the image.",
+                                     "each control one factor of the image. " + BETA_SCALE_NOTE,
                    tables=[Table("Active units per β", ["β", "active units (KL > 0.01 nats)", "total KL (nats)",
-                                                        "test MSE", "most active dimensions"], rows)],
+                                                        "test MSE", "most active dimensions",
+                                                        "traversals that change the image"], rows)],
                    figures=[fig(result["figure"],
                                 "For each β, one test image's most active dimensions (rows) varied over ±3σ of the "
                                 "prior (columns), the others held at μ (study fig. 9). At β = 1 many dimensions "
-                                "change the image a little; at β = 100 few remain, each changing it a lot.")])
+                                "change the image a little; at the largest β few remain, each changing it a lot. "
+                                "Our β multiplies a KL against a squared error summed over pixels in [0, 1]; the "
+                                "study's pixels were in [0, 255], so its β = 100 is our β ≈ 0.0015 (÷ 65,025).")])
 
 
 # ---------------------------------------------------------------- 2. hyperparameter search
 
 def step_search(ctx: Context) -> Section:
     p = ctx.preset
+    workers = max(1, min(p.search_workers, os.cpu_count() or 1))
     settings = SearchSettings(kind="ae", trials=p.search_trials, sampler="random", epochs_per_trial=p.search_epochs,
-                              out=str(ctx.path("search")),
-                              train=ctx.train_config(limit_train=p.search_limit))
+                              out=str(ctx.path("search")), workers=workers,
+                              train=ctx.train_config("ae", limit_train=p.search_limit))
     summary = run_search(settings, log=lambda m: None)
     if summary.get("best") is None:
         raise RuntimeError("no search trial completed")
