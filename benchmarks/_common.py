@@ -68,6 +68,7 @@ def run_json(cmd: list[str], timeout: float = 3600) -> tuple[dict, float]:
 def test_mse_of_run(run_dir: Path, splits) -> float:
     """Test MSE (per pixel, images in [0, 1]) of a run's final weights: equal epochs for everyone."""
     import torch
+
     from latentspace.runs import load_run
     model, _ = load_run(run_dir, checkpoint="last")
     with torch.no_grad():

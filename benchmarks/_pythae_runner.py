@@ -15,16 +15,15 @@ import time
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
-
-from latentspace.models.nets import Decoder, Encoder  # PYTHONPATH=src: nets.py imports torch only
-
 from pythae.models import AE, AEConfig, BetaVAE, BetaVAEConfig
 from pythae.models.base.base_utils import ModelOutput
 from pythae.models.nn import BaseDecoder, BaseEncoder
 from pythae.pipelines import TrainingPipeline
 from pythae.trainers import BaseTrainerConfig
 from pythae.trainers.training_callbacks import TrainingCallback
+from torch import nn
+
+from latentspace.models.nets import Decoder, Encoder  # PYTHONPATH=src: nets.py imports torch only
 
 
 class PEncoder(BaseEncoder):

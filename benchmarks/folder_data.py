@@ -176,6 +176,7 @@ def main() -> None:
     w = max(len(k) for k, _ in rows)
     print("\n".join(f"{k:<{w}}  {v}" for k, v in rows))
     print(f"written: {args.out}")
+    print(json.dumps({"benchmark": "folder_data", **{k: v for k, v in result.items() if k != "train_log_tail"}}))
 
 
 if __name__ == "__main__":

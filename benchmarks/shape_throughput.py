@@ -126,6 +126,7 @@ def main() -> None:
               "date": time.strftime("%Y-%m-%d %H:%M:%S")}
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{args.out}.json").write_text(json.dumps(result, indent=1))
+    print(json.dumps(result))  # the one line run_all.py collects
     print(f"load average {result['load_average_at_start']} -> {result['load_average_at_end']}; "
           f"written {RESULTS / (args.out + '.json')}")
 
