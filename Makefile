@@ -23,7 +23,7 @@ system:
 	  else echo "note: not root, cannot install: $$missing (sudo apt-get install $$missing)"; fi; \
 	fi
 
-# The main job: the whole study, about 15 minutes on 2 CPU cores, as study/report.html (re-running skips finished steps).
+# The main job: the whole study, about 10-12 minutes on 2 CPU cores, as study/report.html (re-running skips finished steps).
 demo: install
 	$(VENV)/bin/latentspace study --preset quick --out study
 

@@ -205,7 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     st = sub.add_parser("study", help="the whole study, every step, as one HTML report")
     st.add_argument("--preset", default="quick", choices=tuple(PRESETS),
-                    help="budget: smoke (seconds a step), quick (about 15 minutes on 2 cores), full (GPU)")
+                    help="budget: smoke (seconds a step), quick (about 10-12 minutes on 2 cores), full (GPU)")
     st.add_argument("--out", default="study", help="output directory (default: study)")
     st.add_argument("--force", action="store_true", help="redo every step, even finished ones")
     st.add_argument("--dataset", default="fashion-mnist", type=dataset_arg)
