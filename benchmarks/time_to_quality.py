@@ -12,8 +12,9 @@ prints one JSON line.
 Measured (2026-12-01, 2 shared cores, `--models ae --seed-points 10 --our-epochs 2`): `train ae` defaults
 (one-cycle to 8e-3, β2 0.95, 3 epochs of 128) test MSE 0.01175 in 31.3 s; the seed loop 0.01267 in 261.5 s
 (load 2.0 at the start, ~3.4 while it ran, 2.1 at the end); its quiet-machine time is 147.8 s, so 0.12-0.21x.
-`--epochs 2` of our recipe: 0.01301 in 23.7 s. The VAE was not re-measured here (plain loop: 0.0200 after
-3 epochs against the seed loop's 0.0201 after 10; `beta-sweep`'s β = 1 VAE at the defaults: 0.02039).
+`--epochs 2` of our recipe: 0.01301 in 23.7 s. VAE (2026-12-02, `--models vae --seed-points 10 --our-epochs 2`,
+load 0.8-1.7): `train vae` defaults 0.02039 in 46.6 s against the seed loop's 0.01996 in 94.6 s: 0.49x the time at
+1.02x the MSE, target not met.
 
 usage: python benchmarks/time_to_quality.py [--models ae,vae] [--seed-points 1,2,4,7,10] [--our-epochs 1,2]
        [--threads N]
