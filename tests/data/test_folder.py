@@ -214,22 +214,3 @@ def test_transparent_images_are_put_on_white(tmp_path):
     s = load_splits(f"folder:{root}")
     every = torch.cat([s.train.images, s.val.images, s.test.images])
     assert (every.reshape(len(every), -1) == 255).all(1).sum() == 1
-
-
-def test_a_memory_mapped_set_hands_its_pages_back_every_few_thousand_images(tmp_path, monkeypatch):
-    """Training draws random batches over the whole map; its touched pages are handed back to the kernel
-    (they stay in the page cache) every RELEASE_EVERY images, and the batches are the same after a hand-back."""
-    from latentspace.data import images as I
-
-    s = load_splits(f"folder:{shapes_folder(tmp_path / 'shapes', per_class=10)}")
-    assert s.train.pages is not None and s.train.head(5).pages is s.train.pages
-    released, real = [], I.release_pages
-    monkeypatch.setattr(I, "RELEASE_EVERY", 8)
-    monkeypatch.setattr(I, "release_pages", lambda pages: (released.append(pages), real(pages)))
-    first, _ = s.train.__getitems__(list(range(6)))
-    assert released == []
-    again, _ = s.train.__getitems__(list(range(6)))  # 12 images drawn: over 8, so the pages are handed back
-    assert released == [s.train.pages]
-    after, _ = s.train.__getitems__(list(range(6)))
-    assert torch.equal(first, again) and torch.equal(first, after)
-

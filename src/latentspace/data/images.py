@@ -29,10 +29,8 @@ class ImageSet:
     labels: torch.Tensor
     classes: tuple
     name: str = ""
-    pages: object = field(default=None, repr=False, compare=False)  # the mmap.mmap under memory-mapped images
 
     def __post_init__(self):
-        self._drawn = 0  # images gathered since the memory map's pages were last handed back
         if self.images.dim() == 3:  # N x H x W: grey images
             self.images = self.images.unsqueeze(-1)
         if self.images.dim() != 4 or self.images.shape[-1] not in (1, 3):
@@ -62,7 +60,7 @@ class ImageSet:
 
     def head(self, n: int | None) -> "ImageSet":
         return self if n is None or n >= len(self) else ImageSet(self.images[:n], self.labels[:n], self.classes,
-                                                                 self.name, self.pages)
+                                                                 self.name)
 
     def floats(self, index=None) -> torch.Tensor:
         """Images as float N x C x H x W in [0, 1]."""
@@ -76,29 +74,7 @@ class ImageSet:
     def __getitems__(self, indices):
         # with the images on a GPU, only the batch's indices travel to it
         index = torch.as_tensor(indices, dtype=torch.long, device=self.images.device)
-        batch = to_float(self.images[index]), self.labels[index]
-        self._drawn += len(index)
-        if self.pages is not None and self._drawn >= RELEASE_EVERY:
-            release_pages(self.pages)
-            self._drawn = 0
-        return batch
-
-
-RELEASE_EVERY = 16384  # images gathered from a memory map between two hand-backs of its pages
-
-
-def release_pages(pages) -> None:
-    """Hand a read-only memory map's resident pages back to the kernel (MADV_DONTNEED).
-
-    Random batches touch every page of a memory-mapped dataset once an epoch, and each touched page counts in the
-    process's resident memory until it is unmapped, although the page cache holds it anyway. Handing them back
-    every few thousand images keeps the resident memory near the model's own; the next touch maps the page again
-    from the page cache (a minor fault, no disk read while the cache keeps it). The map is copy-on-write and never
-    written, so nothing is lost."""
-    import mmap
-
-    if hasattr(mmap, "MADV_DONTNEED"):
-        pages.madvise(mmap.MADV_DONTNEED)
+        return to_float(self.images[index]), self.labels[index]
 
 
 def to_float(images_u8: torch.Tensor) -> torch.Tensor:
@@ -256,8 +232,7 @@ def _folder_splits(folder, limit_train, image_size, channels, progress) -> Split
     parts = []
     for i in range(3):
         x, y = data.part(i)
-        parts.append(ImageSet(_tensor(x), torch.from_numpy(np.array(y)), data.classes, name,
-                              pages=getattr(x, "_mmap", None)))
+        parts.append(ImageSet(_tensor(x), torch.from_numpy(np.array(y)), data.classes, name))
     return Splits(_limited(parts[0], limit_train), parts[1], parts[2], data.classes, name, data.path,
                   content=data.content, skipped=data.skipped)
 
