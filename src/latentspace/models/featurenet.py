@@ -123,6 +123,11 @@ def _registry_classes(identity: str):
         return None
 
 
+def find_feature_net(identity: str) -> Path | None:
+    """The weights file of a dataset identity's feature network, shipped or built, or None when there is none."""
+    return next((d / f"{identity}.pt" for d in weight_dirs() if (d / f"{identity}.pt").is_file()), None)
+
+
 def load_feature_net(identity: str = "fashion-mnist", dataset: str | None = None, num_classes: int | None = None,
                      labelled: bool = True, image_shape=None) -> tuple[FeatureNet, dict]:
     """(FeatureNet in eval mode, its JSON record) for a dataset identity (`Splits.identity`: the dataset's name
@@ -132,13 +137,11 @@ def load_feature_net(identity: str = "fashion-mnist", dataset: str | None = None
     dataset = dataset or identity
     if not labelled:
         raise LatentspaceError(unlabelled_refusal(dataset))
-    for d in weight_dirs():
-        pt, meta_file = d / f"{identity}.pt", d / f"{identity}.json"
-        if pt.is_file():
-            break
-    else:
+    pt = find_feature_net(identity)
+    if pt is None:
         raise LatentspaceError(f"no feature network for {identity} (looked in "
                                f"{', '.join(str(d) for d in weight_dirs())}); {_build_hint(dataset)}")
+    meta_file = pt.with_suffix(".json")
     if not meta_file.is_file():
         raise LatentspaceError(f"{pt} has no {meta_file.name} beside it; {_build_hint(dataset)}")
     try:
@@ -168,11 +171,6 @@ def load_feature_net(identity: str = "fashion-mnist", dataset: str | None = None
     net.eval().requires_grad_(False)
     meta["weights_sha256"] = file_hash(pt)
     return net, meta
-
-
-def find_feature_net(identity: str) -> Path | None:
-    """The weights file of a dataset identity's feature network, shipped or built, or None when there is none."""
-    return next((d / f"{identity}.pt" for d in weight_dirs() if (d / f"{identity}.pt").is_file()), None)
 
 
 def feature_net_for(splits) -> tuple[FeatureNet, dict]:

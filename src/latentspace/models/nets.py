@@ -19,10 +19,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+# the square image sizes the networks are built for (every size in between): the ones --image-size accepts
+from latentspace.data.registry import MAX_SIZE, MIN_SIZE
 from latentspace.errors import LatentspaceError
 
 STUDY_SHAPE = (1, 28, 28)  # Fashion-MNIST's: at this shape every network is exactly the study's
-MIN_SIZE, MAX_SIZE = 16, 128  # the square image sizes the networks are built for (every size in between)
 FINAL_MAP = 4  # convolutional stacks downsample while the map is larger than this
 
 

@@ -57,11 +57,13 @@ PRESETS = {
     # the fast recipe (one-cycle, higher peak rates): better test MSE than the study's constant 1e-3 in half the
     # epochs. The estimates are the previous quick preset's per-step seconds measured on 2 quiet CPU cores (sum
     # 14:52 for a measured 14:34), scaled by this preset's epochs and by batch 128's ~15 % higher cost per image;
-    # not yet re-measured end to end (issue 17). A busy machine scales them: the progress line measures by how much.
+    # measured end to end on a quiet machine: 10:17 against their 11:52 (README). A busy machine scales them: the
+    # progress line measures by how much.
     "quick": Preset("quick", limit_train=None, ae_epochs=4, search_trials=8, search_epochs=2, search_limit=8000,
                     map_n=None, classify_epochs=6, baseline_epochs=4, vae_epochs=3, beta_epochs=2,
                     betas="1,4,10", gan_epochs=6, gan_max_minutes=4.0, gan_width=32, gan_batch=32,
-                    eval_n=5000, inception_n=0, feature_net_epochs=4, vae_overrides=VAE_FAST_128, beta_overrides=VAE_FAST_128,
+                    eval_n=5000, inception_n=0, feature_net_epochs=4, vae_overrides=VAE_FAST_128,
+                    beta_overrides=VAE_FAST_128,
                     # two trials at a time with one thread each: 0.68x the time of one at a time with two threads
                     # (benchmarks/both_cores.py, two trainings side by side, load 1.5-2.2)
                     search_workers=2, beta_workers=2,

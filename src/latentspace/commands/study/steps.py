@@ -54,10 +54,20 @@ def train_run(ctx: Context, kind: str, name: str, model_config, epochs: int, **t
     return fit(kind, model_config, cfg, out=path, progress=ctx.progress)
 
 
+def vae_overrides(overrides: dict) -> tuple[dict, dict]:
+    """A preset's VAE overrides split into VAEConfig fields and TrainConfig fields."""
+    return ({k: v for k, v in overrides.items() if k in field_names(VAEConfig)},
+            {k: v for k, v in overrides.items() if k in field_names(TrainConfig)})
+
+
+def workers_for(wanted: int) -> int:
+    """Trainings at once: the preset's number, never more than this machine's cores."""
+    return max(1, min(wanted, os.cpu_count() or 1))
+
+
 def vae_run(ctx: Context, name: str, latent_dim: int, overrides: dict, epochs: int) -> Run:
     """A VAE of the study: `train vae`'s recipe with the preset's overrides (config fields and training ones)."""
-    model = {k: v for k, v in overrides.items() if k in field_names(VAEConfig)}
-    train = {k: v for k, v in overrides.items() if k in field_names(TrainConfig)}
+    model, train = vae_overrides(overrides)
     return train_run(ctx, "vae", name, VAEConfig(latent_dim=latent_dim, **model), epochs, **train)
 
 
@@ -187,10 +197,9 @@ def step_vae2(ctx: Context) -> Section:
 
 def step_beta(ctx: Context) -> Section:
     p = ctx.preset
-    model = {k: v for k, v in p.beta_overrides.items() if k in field_names(VAEConfig)}
-    train = {k: v for k, v in p.beta_overrides.items() if k in field_names(TrainConfig)}
-    workers = max(1, min(p.beta_workers, os.cpu_count() or 1))
-    result = run_beta_sweep(BetaSweepConfig(betas=p.betas, workers=workers), VAEConfig(latent_dim=20, **model),
+    model, train = vae_overrides(p.beta_overrides)
+    result = run_beta_sweep(BetaSweepConfig(betas=p.betas, workers=workers_for(p.beta_workers)),
+                            VAEConfig(latent_dim=20, **model),
                             ctx.train_config("vae", epochs=p.beta_epochs, limit_train=p.limit_train, **train),
                             out=ctx.path("beta-sweep"), progress=ctx.progress)
     rows = [[r["beta"], r["active_units"], r["total_kl"], r["test_mse"],
@@ -214,9 +223,8 @@ def step_beta(ctx: Context) -> Section:
 
 def step_search(ctx: Context) -> Section:
     p = ctx.preset
-    workers = max(1, min(p.search_workers, os.cpu_count() or 1))
     settings = SearchSettings(kind="ae", trials=p.search_trials, sampler="random", epochs_per_trial=p.search_epochs,
-                              out=str(ctx.path("search")), workers=workers,
+                              out=str(ctx.path("search")), workers=workers_for(p.search_workers),
                               train=ctx.train_config("ae", limit_train=p.search_limit))
     summary = run_search(settings, log=lambda m: None)
     if summary.get("best") is None:
