@@ -93,6 +93,26 @@ def test_the_inception_reference_is_cached_and_keyed_by_n_and_protocol(tmp_path,
     assert evaluate.inception_reference("fashion-mnist", n=6)[0].shape == (6, I.FEATURE_DIM) and calls[-1] == 6
 
 
+def test_the_inception_reference_of_given_splits_is_theirs_and_keyed_by_their_identity(tmp_path, monkeypatch):
+    """A resized set (or a folder) is measured against its own test images, in a file of its own identity."""
+    from latentspace.analysis import inception as I
+    from latentspace.data.images import load_splits
+
+    monkeypatch.setenv("LATENTSPACE_CACHE", str(tmp_path))
+    seen = []
+
+    def fake_extractor(images, **kwargs):
+        seen.append(tuple(images.shape))
+        return np.zeros((len(images), I.FEATURE_DIM))
+
+    monkeypatch.setattr(I, "inception_features", fake_extractor)
+    native = evaluate.inception_reference("fashion-mnist", n=4)[1]
+    resized = load_splits("fashion-mnist", image_size=32)
+    feats, path = evaluate.inception_reference("fashion-mnist", n=4, splits=resized)
+    assert seen[-1][1:3] == (32, 32) and feats.shape == (4, I.FEATURE_DIM)
+    assert path != native and path.name.startswith("fashion-mnist-1x32x32-test4-")
+
+
 def test_inception_scores_of_samples_with_the_bias_note(tmp_path, monkeypatch, splits):
     from latentspace.analysis import inception as I
 

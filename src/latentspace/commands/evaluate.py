@@ -71,7 +71,7 @@ def sample_metrics(model, splits, n: int = 10000, seed: int = 0, features: str =
     """Sample quality of n samples of the model against the test set, in `features` (FEATURES)."""
     samples, how = sample_images(model, n, splits.train, seed=seed)
     if _check_features(features) == "inception":
-        return {**inception_quality(samples, splits.name, n=n, seed=seed), "sampler": how}
+        return {**inception_quality(samples, splits.name, n=n, seed=seed, splits=splits), "sampler": how}
     return {**sample_quality(samples, splits.name, n=n, seed=seed, splits=splits), "sampler": how}
 
 
@@ -174,17 +174,20 @@ def sample_quality(samples, dataset: str = "fashion-mnist", reference=None, n: i
 
 # ---------------------------------------------------------------- Inception features, the literature's protocol
 
-def inception_reference(dataset: str, n: int | None = 10000, data_dir=None, download: bool = True):
-    """Inception features of the first n test images: from the disk cache, or computed once (slow on a CPU:
-    minutes per thousand images). The cache file is keyed by dataset, n, the weights' hash and the protocol,
-    and holds `features` (float32: the network's output, lossless), `mu` and `sigma` (float64, the names
+def inception_reference(dataset: str, n: int | None = 10000, data_dir=None, download: bool = True, splits=None):
+    """Inception features of the first n test images (of `splits.test` when given, else the named dataset's):
+    from the disk cache, or computed once (slow on a CPU: minutes per thousand images). The cache file is keyed
+    by the data's identity (`Splits.identity`: a folder's content, a resized set's shape), n, the weights' hash
+    and the protocol, and holds `features` (float32: the network's output, lossless), `mu` and `sigma` (float64, the names
     pytorch-fid reads) and what it was made with."""
     from latentspace.analysis import inception as I
 
-    test = load_splits(dataset, data_dir, download).test
+    splits = splits if splits is not None else load_splits(dataset, data_dir, download)
+    test = splits.test
     n = len(test) if n is None else min(int(n), len(test))
     protocol_key = hashlib.sha256(I.PROTOCOL.encode()).hexdigest()[:12]
-    path = cache_root() / "inception" / f"{dataset}-test{n}-w{I.weights_sha256()[:12]}-p{protocol_key}.npz"
+    path = (cache_root() / "inception" /
+            f"{splits.identity}-test{n}-w{I.weights_sha256()[:12]}-p{protocol_key}.npz")
     try:
         with np.load(path, allow_pickle=False) as saved:
             if str(saved["protocol"]) == I.PROTOCOL and saved["features"].shape == (n, I.FEATURE_DIM):
@@ -197,19 +200,20 @@ def inception_reference(dataset: str, n: int | None = 10000, data_dir=None, down
         with atomic_path(path) as tmp:
             np.savez(tmp, features=feats32, mu=feats.mean(0), sigma=np.cov(feats, rowvar=False),
                      protocol=np.array(I.PROTOCOL), weights_sha256=np.array(I.weights_sha256()),
-                     dataset=np.array(dataset), n=np.array(n))
+                     dataset=np.array(splits.name), n=np.array(n))
     except OSError:
         pass  # a read-only cache only costs time
     return feats, path
 
 
 def inception_quality(samples, dataset: str = "fashion-mnist", n: int | None = 10000, seed: int = 0,
-                      kid_subsets: int = 100, data_dir=None, download: bool = True, what: str = "samples") -> dict:
+                      kid_subsets: int = 100, data_dir=None, download: bool = True, what: str = "samples",
+                      splits=None) -> dict:
     """Inception FID and KID of uint8 samples against the first n test images, with a note on FID's bias at this
     N (KID is unbiased: compare it when N differs)."""
     from latentspace.analysis import inception as I
 
-    real, path = inception_reference(dataset, n, data_dir, download)
+    real, path = inception_reference(dataset, n, data_dir, download, splits=splits)
     fake = I.inception_features(I.as_images(samples, what), device=_device())
     out = I.fid_kid_from_features(real, fake, kid_subsets=kid_subsets, seed=seed)
     return {"inception_fid": out["fid"], "inception_kid": out["kid"], "inception_kid_std": out["kid_std"],
