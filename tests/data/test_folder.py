@@ -2,6 +2,7 @@
 modes, broken and foreign files, and the memory-mapped cache keyed by the folder's content."""
 from __future__ import annotations
 
+import gc
 import os
 import warnings
 
@@ -12,6 +13,7 @@ from PIL import Image
 
 from latentspace.data import folder
 from latentspace.data.images import load_splits, run_splits
+from latentspace.data.loader import batch_loader
 from latentspace.errors import LatentspaceError
 from tests.datafiles import SHAPE_COLOURS, flat_folder, shape_image, shapes_folder
 
@@ -191,6 +193,51 @@ def test_the_parts_are_slices_of_one_memory_map_not_copies(tmp_path):
     assert s.test.images.data_ptr() == s.val.images.data_ptr() + len(s.val) * 32 * 32 * 3
     x, _ = s.train.__getitems__([0, 3])  # batches are gathered from it as usual
     assert x.shape == (2, 3, 32, 32) and x.dtype == torch.float32
+
+
+def _mapped_kib(path) -> int:
+    """Resident KiB of this process's mappings of `path` (from /proc/self/smaps)."""
+    total, inside = 0, False
+    for line in open("/proc/self/smaps"):
+        head = line.split()
+        if len(head) >= 5 and "-" in head[0] and ":" in head[3]:  # a mapping's header line
+            inside = line.rstrip().endswith(str(path))
+        elif inside and head[0] == "Rss:":
+            total += int(head[1])
+    return total
+
+
+def test_batches_are_read_from_the_file_not_through_the_map(tmp_path):
+    """Pages touched through a map are this process's resident memory (a folder larger than memory would not
+    train); batches are read with pread, the same images in the same order, and the map stays untouched."""
+    root = shapes_folder(tmp_path / "shapes", per_class=40, size=(64, 64))
+    s = load_splits(f"folder:{root}")
+    cache_file = folder.load_folder(root).images.filename
+    for part in (s.train, s.val, s.test, s.train.head(50)):
+        assert part.rows is not None and len(part.rows) == len(part)
+        index = np.random.default_rng(0).permutation(len(part))[:37].tolist()
+        x, y = part.__getitems__(index)
+        assert torch.equal(x, part.floats(torch.tensor(index))) and torch.equal(y, part.labels[index])
+    # a fresh open (the maps above let go): a whole epoch of batches leaves (almost) nothing of the file mapped in
+    del s, part, x
+    gc.collect()
+    assert _mapped_kib(cache_file) == 0
+    fresh = load_splits(f"folder:{root}")
+    for batch in batch_loader(fresh.train, 16, shuffle=True):
+        assert batch[0].shape[1:] == (3, 64, 64)
+    assert _mapped_kib(cache_file) < 64, "batches were read through the memory map"
+    with pytest.raises(IndexError):
+        fresh.train.rows.read([len(fresh.train)])
+
+
+def test_a_truncated_cache_file_is_a_clear_error_when_read(tmp_path):
+    root = shapes_folder(tmp_path / "shapes", per_class=10)
+    s = load_splits(f"folder:{root}")
+    rows = s.test.rows
+    short = tmp_path / "short.npy"
+    short.write_bytes(open(rows.path, "rb").read()[: rows.offset + (rows.start + 1) * 32 * 32 * 3])
+    with pytest.raises(LatentspaceError, match="truncated"):
+        folder.FileRows(str(short), rows.offset, rows.row_shape, rows.start, rows.count).read([1])
 
 
 def test_run_splits_reloads_the_same_data_with_size_and_channels(tmp_path):

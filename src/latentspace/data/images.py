@@ -29,6 +29,9 @@ class ImageSet:
     labels: torch.Tensor
     classes: tuple
     name: str = ""
+    # a folder's images: batches are read from the cache file with pread rather than through the memory map
+    # (data/folder.FileRows says why); None for images in memory
+    rows: object = field(default=None, repr=False, compare=False)
 
     def __post_init__(self):
         if self.images.dim() == 3:  # N x H x W: grey images
@@ -59,8 +62,10 @@ class ImageSet:
         return ImageSet(self.images[index], self.labels[index], self.classes, self.name)
 
     def head(self, n: int | None) -> "ImageSet":
-        return self if n is None or n >= len(self) else ImageSet(self.images[:n], self.labels[:n], self.classes,
-                                                                 self.name)
+        if n is None or n >= len(self):
+            return self
+        return ImageSet(self.images[:n], self.labels[:n], self.classes, self.name,
+                        None if self.rows is None else self.rows.head(n))
 
     def floats(self, index=None) -> torch.Tensor:
         """Images as float N x C x H x W in [0, 1]."""
@@ -72,6 +77,9 @@ class ImageSet:
         return to_float(self.images[i : i + 1])[0], self.labels[i]
 
     def __getitems__(self, indices):
+        if self.rows is not None and self.images.device.type == "cpu":
+            x = torch.from_numpy(self.rows.read(indices))
+            return to_float(x), self.labels[torch.as_tensor(indices, dtype=torch.long)]
         # with the images on a GPU, only the batch's indices travel to it
         index = torch.as_tensor(indices, dtype=torch.long, device=self.images.device)
         return to_float(self.images[index]), self.labels[index]
@@ -231,8 +239,8 @@ def _folder_splits(folder, limit_train, image_size, channels, progress) -> Split
     name = f"folder:{data.path}"
     parts = []
     for i in range(3):
-        x, y = data.part(i)
-        parts.append(ImageSet(_tensor(x), torch.from_numpy(np.array(y)), data.classes, name))
+        x, y, rows = data.part(i)
+        parts.append(ImageSet(_tensor(x), torch.from_numpy(np.array(y)), data.classes, name, rows))
     return Splits(_limited(parts[0], limit_train), parts[1], parts[2], data.classes, name, data.path,
                   content=data.content, skipped=data.skipped)
 
