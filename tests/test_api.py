@@ -52,7 +52,7 @@ def test_train_takes_the_fast_recipe_by_default_and_the_studys_by_name(monkeypat
     ls.train("ae")
     ls.train("ae", recipe="study", epochs=2)  # an explicit option wins over the recipe
     (fast, fast_train), (study, study_train) = seen
-    assert (fast.lr, fast.schedule, fast_train.epochs, fast_train.batch_size) == (8e-3, "onecycle", 3, 128)
+    assert (fast.lr, fast.schedule, fast_train.epochs, fast_train.batch_size) == (8e-3, "onecycle", 2, 96)
     assert (study.lr, study.schedule, study.beta2, study_train.epochs, study_train.batch_size) == \
         (1e-3, "constant", 0.999, 2, 256)
     with pytest.raises(LatentspaceError, match="unknown recipe"):

@@ -105,13 +105,15 @@ def test_train_and_evaluate_from_the_command_line(capsys, tmp_path):
 
 
 @pytest.mark.parametrize("argv, model, train", [
-    (["train", "ae"], {"lr": 8e-3, "schedule": "onecycle", "beta2": 0.95}, {"epochs": 3, "batch_size": 128}),
-    (["train", "vae"], {"lr": 5e-3, "weight_decay": 0.0, "schedule": "onecycle"}, {"epochs": 3, "batch_size": 64}),
+    (["train", "ae"], {"lr": 8e-3, "schedule": "onecycle", "beta2": 0.95}, {"epochs": 2, "batch_size": 96}),
+    (["train", "vae"], {"lr": 8e-3, "weight_decay": 0.0, "schedule": "onecycle", "kl_warmup": 1.0},
+     {"epochs": 2, "batch_size": 128}),
     (["train", "ae", "--recipe", "study"], {"lr": 1e-3, "schedule": "constant", "beta2": 0.999, "weight_decay": 1e-5},
      {"epochs": 10, "batch_size": 256}),
     (["train", "vae", "--recipe", "study", "--epochs", "4", "--lr", "2e-3"],  # an explicit flag wins over the recipe
-     {"lr": 2e-3, "schedule": "constant", "weight_decay": 1e-5}, {"epochs": 4, "batch_size": 256}),
-    (["train", "gan"], {"lr": 2e-4}, {"batch_size": 32, "epochs": 10}),
+     {"lr": 2e-3, "schedule": "constant", "weight_decay": 1e-5, "kl_warmup": 0.0}, {"epochs": 4, "batch_size": 256}),
+    (["train", "gan"], {"lr": 4e-4, "beta2": 0.99}, {"batch_size": 16, "epochs": 10}),
+    (["train", "gan", "--recipe", "study"], {"lr": 2e-4, "beta1": 0.5, "beta2": 0.999}, {"batch_size": 128}),
 ])
 def test_train_defaults_are_the_fast_recipe_and_recipe_study_is_the_studys(capsys, monkeypatch, argv, model, train):
     import latentspace.training.trainer as trainer

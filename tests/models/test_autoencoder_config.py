@@ -11,7 +11,7 @@ def test_the_fast_defaults_the_studys_recipe_and_the_space():
     c = AEConfig()
     assert (c.latent_dim, c.optimizer, c.lr, c.weight_decay, c.init) == (20, "adam", 8e-3, 1e-5, "none")
     assert (c.schedule, c.warmup, c.beta2) == ("onecycle", 0.4, 0.95)
-    assert SPEC.train_defaults == {"epochs": 3, "batch_size": 128}
+    assert SPEC.train_defaults == {"epochs": 2, "batch_size": 96}
     study = SPEC.recipes["study"]  # the study's and the seed loop's: Adam at a constant 1e-3, 10 epochs of 256
     assert AEConfig(**{k: v for k, v in study.items() if k in {f.name for f in dataclasses.fields(AEConfig)}}) == \
         AEConfig(lr=1e-3, schedule="constant", beta2=0.999)

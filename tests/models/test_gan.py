@@ -28,7 +28,7 @@ def tiny_config(**kw) -> GANConfig:
 
 @pytest.fixture(scope="session")
 def tiny_gan_run(tmp_path_factory):
-    """Two epochs of eight batches each, trained through the CLI (so the GAN's own batch-size default applies)."""
+    """Two epochs of 16 batches each, trained through the CLI (so the GAN's own batch-size default applies)."""
     from latentspace.cli import main
 
     out = tmp_path_factory.mktemp("runs") / "gan"
@@ -71,7 +71,7 @@ def test_run_has_every_figure_and_one_gif_frame_per_epoch(tiny_gan_run):
     run = tiny_gan_run
     cfg = run.config()
     batch = GAN_BATCH
-    assert cfg["train"]["batch_size"] == batch == 32
+    assert cfg["train"]["batch_size"] == batch == 16
     assert cfg["model_config"]["noise_dim"] == 16
     summary = run.summary()
     assert summary["epochs_completed"] == 2 and summary["stopped_by"] == "max_epochs"

@@ -6,9 +6,12 @@ import dataclasses
 from latentspace.models.gan_config import SPEC, GANConfig
 
 
-def test_the_studys_defaults_and_the_contract():
+def test_the_studys_networks_the_fast_recipe_and_the_contract():
     c = GANConfig()
-    assert (c.noise_dim, c.g_width, c.d_width, c.lr, c.beta1) == (100, 64, 64, 2e-4, 0.5)
+    assert (c.noise_dim, c.g_width, c.d_width) == (100, 64, 64)  # the study's networks
+    # the fast recipe (Adam 4e-4, (0.5, 0.99), batch 16); the study's (2e-4, (0.5, 0.999), batch 128) by name
+    assert (c.lr, c.beta1, c.beta2) == (4e-4, 0.5, 0.99) and SPEC.train_defaults["batch_size"] == 16
+    assert SPEC.recipes["study"] == {"lr": 2e-4, "beta1": 0.5, "beta2": 0.999, "batch_size": 128}
     assert not SPEC.encoder and SPEC.monitor is None and SPEC.objective == "fid" and SPEC.latent_field == "noise_dim"
-    assert SPEC.latent_size(c) == 100 and SPEC.train_defaults["batch_size"] == 32
+    assert SPEC.latent_size(c) == 100
     assert set(SPEC.search_space) <= {f.name for f in dataclasses.fields(GANConfig)}

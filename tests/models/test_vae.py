@@ -21,9 +21,9 @@ from latentspace.training.trainer import fit
 
 @pytest.fixture(scope="module")
 def tiny_vae_run(tmp_path_factory):
-    """A VAE trained for one epoch on 512 images."""
+    """A VAE trained for one epoch on 512 images, without the KL warm-up (so training's loss is recon + β·KL)."""
     out = tmp_path_factory.mktemp("runs") / "vae"
-    return fit("vae", VAEConfig(latent_dim=4, beta=2.0), TrainConfig(epochs=1, limit_train=512, batch_size=128),
+    return fit("vae", VAEConfig(latent_dim=4, beta=2.0, kl_warmup=0.0), TrainConfig(epochs=1, limit_train=512, batch_size=128),
                out=out, progress=False)
 
 
@@ -79,6 +79,31 @@ def test_beta_scales_only_the_kl_term():
     assert torch.allclose(tb["loss"], tb["recon"] + 10.0 * tb["kl"])
     assert float((tb["loss"] - ta["loss"]).detach()) == pytest.approx(9.0 * float(ta["kl"].detach()), abs=1e-4)
     assert torch.allclose(t0["loss"], t0["recon"])
+
+
+def test_the_kl_weight_warms_up_over_training_and_evaluation_uses_beta():
+    from types import SimpleNamespace
+
+    m = VAE(VAEConfig(latent_dim=4, beta=4.0, kl_warmup=0.5))
+    x = torch.rand(8, 1, 28, 28)
+    assert m.kl_weight() == 4.0  # not training under a trainer: β
+    m._trainer = SimpleNamespace(estimated_stepping_batches=20, global_step=0)
+    m.train()
+    weights = []
+    for step in range(12):
+        m._trainer.global_step = step
+        weights.append(m.kl_weight())
+    assert weights[:3] == pytest.approx([0.4, 0.8, 1.2]) and weights[9:] == [4.0, 4.0, 4.0]
+    m._trainer.global_step = 4
+    t = m.loss_terms(x, generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(t["loss"], t["recon"] + 2.0 * t["kl"])
+    m.eval()
+    t = m.loss_terms(x, generator=torch.Generator().manual_seed(0))
+    assert m.kl_weight() == 4.0 and torch.allclose(t["loss"], t["recon"] + 4.0 * t["kl"])
+    assert VAE(VAEConfig(kl_warmup=0.0)).train().kl_weight() == 1.0
+    m.train()
+    m._trainer.estimated_stepping_batches = float("inf")  # no epoch budget: no ramp to hide β behind
+    assert m.kl_weight() == 4.0
 
 
 def test_sample_draws_from_the_prior():

@@ -5,7 +5,8 @@
 - decoded once (progress bar on stderr) into a cache keyed by the folder's content (relative names, sizes,
   modification times) and the requested shape, stored as .npy and memory-mapped: a second open reads only
   the listing, and a folder larger than memory still trains. The cache holds the images in split order
-  (train, validation, test), so each part is a contiguous slice of the memory map and nothing is copied.
+  (train, validation, test), so each part is a contiguous slice of the memory map and nothing is copied;
+  training batches are read from the file with pread (`FileRows` says why), not through the map.
 The split is seeded once (seed 0) when the folder is decoded, so it is the same for every run on it.
 """
 from __future__ import annotations

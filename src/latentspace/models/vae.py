@@ -6,6 +6,8 @@ study's decoder. Loss = squared error summed over pixels, averaged over the batc
 """
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -68,7 +70,19 @@ class VAE(LatentModel):
         recon = F.mse_loss(recon_x, x, reduction="sum") / n
         kl_per_dim_sum = kl_to_standard_normal(mu.float(), logvar.float()).sum(0)
         kl = kl_per_dim_sum.sum() / n
-        return {"recon": recon, "kl": kl, "loss": recon + self.config.beta * kl, "kl_per_dim_sum": kl_per_dim_sum}
+        return {"recon": recon, "kl": kl, "loss": recon + self.kl_weight() * kl, "kl_per_dim_sum": kl_per_dim_sum}
+
+    def kl_weight(self) -> float:
+        """β, or during the KL warm-up of training (`kl_warmup` of the steps) β times the fraction of it done: the
+        decoder learns to use the code before the KL pulls it towards the prior. Evaluation always uses β."""
+        trainer = getattr(self, "_trainer", None)
+        if self.config.kl_warmup <= 0 or not self.training or trainer is None:
+            return self.config.beta
+        total = trainer.estimated_stepping_batches  # the epoch budget's steps, as the learning-rate schedule's
+        if not math.isfinite(total):  # no epoch budget to warm up over
+            return self.config.beta
+        ramp = self.config.kl_warmup * max(1, total)
+        return self.config.beta * min(1.0, (trainer.global_step + 1) / ramp)
 
     def _step(self, batch, stage: str) -> dict:
         x, _ = batch

@@ -30,4 +30,4 @@ def test_the_quick_preset_uses_both_cores_for_the_search_and_the_fast_recipe():
     quick, smoke = PRESETS["quick"], PRESETS["smoke"]
     assert quick.search_workers == 2 and smoke.search_workers == 1  # the smoke study stays one process
     assert quick.beta_workers == 2 and smoke.beta_workers == 1
-    assert quick.betas == "1,4,10" and quick.vae_overrides == {"lr": 8e-3, "batch_size": 128}
+    assert quick.betas == "1,4,10"

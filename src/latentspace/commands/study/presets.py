@@ -4,10 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# the fast recipe at batch 128 for the study's VAEs (one-cycle to 8e-3: test MSE 0.0204 after 3 epochs in a plain
-# loop, against 0.0200 at `train vae`'s batch 64 and lr 5e-3, for about 30 % less time per epoch)
-VAE_FAST_128 = {"lr": 8e-3, "batch_size": 128}
-
 
 @dataclass(frozen=True)
 class Preset:
@@ -34,8 +30,6 @@ class Preset:
     fixed: dict = field(default_factory=dict)      # of those, seconds that do not scale with the machine (max_time)
     search_workers: int = 1  # trials trained at once (each on cores / workers threads)
     beta_workers: int = 1    # β-sweep VAEs trained at once (the same)
-    vae_overrides: dict = field(default_factory=dict)  # VAE settings (config or training) over `train vae`'s
-    beta_overrides: dict = field(default_factory=dict)  # and those of the β sweep's VAEs
 
     def eta(self, keys, scale: float = 1.0, margin: float = 1.1) -> float:
         """Seconds the steps `keys` should take on a machine `scale` times as slow as the estimates' (measured so
@@ -54,21 +48,19 @@ PRESETS = {
                     feature_net_epochs=1,
                     estimates={"ae20": 8, "search": 15, "maps": 8, "ae2": 8, "classifier": 15, "vae20": 12,
                                "vae2": 8, "beta": 20, "gan": 15, "features": 2, "summary": 20}),
-    # the fast recipe (one-cycle, higher peak rates): better test MSE than the study's constant 1e-3 in half the
-    # epochs. The estimates are the previous quick preset's per-step seconds measured on 2 quiet CPU cores (sum
-    # 14:52 for a measured 14:34), scaled by this preset's epochs and by batch 128's ~15 % higher cost per image;
-    # measured end to end on a quiet machine: 10:17 against their 11:52 (README). A busy machine scales them: the
-    # progress line measures by how much.
+    # the fast recipe (one-cycle, higher peak rates, the VAE's KL warm-up): better test MSE than the study's constant
+    # 1e-3 in a fraction of the epochs. The estimates are this preset's per-step seconds measured end to end on 2
+    # quiet CPU cores (10:30 in all, 2026-12-02, README); a busy machine scales them: the progress line measures
+    # by how much.
     "quick": Preset("quick", limit_train=None, ae_epochs=4, search_trials=8, search_epochs=2, search_limit=8000,
                     map_n=None, classify_epochs=6, baseline_epochs=4, vae_epochs=3, beta_epochs=2,
                     betas="1,4,10", gan_epochs=6, gan_max_minutes=4.0, gan_width=32, gan_batch=32,
-                    eval_n=5000, inception_n=0, feature_net_epochs=4, vae_overrides=VAE_FAST_128,
-                    beta_overrides=VAE_FAST_128,
+                    eval_n=5000, inception_n=0, feature_net_epochs=4,
                     # two trials at a time with one thread each: 0.68x the time of one at a time with two threads
                     # (benchmarks/both_cores.py, two trainings side by side, load 1.5-2.2)
                     search_workers=2, beta_workers=2,
-                    estimates={"ae20": 45, "search": 41, "maps": 28, "ae2": 45, "classifier": 63, "vae20": 80,
-                               "vae2": 40, "beta": 80, "gan": 245, "features": 2, "summary": 45},
+                    estimates={"ae20": 39, "search": 33, "maps": 20, "ae2": 38, "classifier": 59, "vae20": 79,
+                               "vae2": 29, "beta": 51, "gan": 241, "features": 2, "summary": 34},
                     fixed={"gan": 240}),
     "full": Preset("full", limit_train=None, ae_epochs=30, search_trials=30, search_epochs=10, search_limit=54000,
                    map_n=None, classify_epochs=20, baseline_epochs=20, vae_epochs=30, beta_epochs=30,

@@ -20,16 +20,15 @@ from latentspace.commands.options import BetaSweepConfig
 from latentspace.commands.search.run import run_search
 from latentspace.commands.search.settings import SearchSettings
 from latentspace.commands.study.sections import Context, Figure, Section, Step, Table
-from latentspace.config import field_names
 from latentspace.data.images import run_splits
 from latentspace.errors import LatentspaceError
 from latentspace.io import CsvLog
 from latentspace.models.autoencoder_config import AEConfig
+from latentspace.models.gan_config import SPEC as GAN_SPEC
 from latentspace.models.gan_config import GANConfig
 from latentspace.models.probe_config import ClassifyConfig
 from latentspace.models.vae_config import VAEConfig
 from latentspace.runs import Run, open_run
-from latentspace.training.config import TrainConfig
 from latentspace.training.trainer import fit
 
 
@@ -54,21 +53,14 @@ def train_run(ctx: Context, kind: str, name: str, model_config, epochs: int, **t
     return fit(kind, model_config, cfg, out=path, progress=ctx.progress)
 
 
-def vae_overrides(overrides: dict) -> tuple[dict, dict]:
-    """A preset's VAE overrides split into VAEConfig fields and TrainConfig fields."""
-    return ({k: v for k, v in overrides.items() if k in field_names(VAEConfig)},
-            {k: v for k, v in overrides.items() if k in field_names(TrainConfig)})
-
-
 def workers_for(wanted: int) -> int:
     """Trainings at once: the preset's number, never more than this machine's cores."""
     return max(1, min(wanted, os.cpu_count() or 1))
 
 
-def vae_run(ctx: Context, name: str, latent_dim: int, overrides: dict, epochs: int) -> Run:
-    """A VAE of the study: `train vae`'s recipe with the preset's overrides (config fields and training ones)."""
-    model, train = vae_overrides(overrides)
-    return train_run(ctx, "vae", name, VAEConfig(latent_dim=latent_dim, **model), epochs, **train)
+def vae_run(ctx: Context, name: str, latent_dim: int, epochs: int) -> Run:
+    """A VAE of the study: `train vae`'s recipe under the preset's budget."""
+    return train_run(ctx, "vae", name, VAEConfig(latent_dim=latent_dim), epochs)
 
 
 def fig(path, caption: str) -> Figure:
@@ -165,16 +157,20 @@ def step_ae2(ctx: Context) -> Section:
 # ---------------------------------------------------------------- 6, 7. VAE
 
 def step_vae20(ctx: Context) -> Section:
-    run = vae_run(ctx, "vae-z20", 20, ctx.preset.vae_overrides, ctx.preset.vae_epochs)
+    run = vae_run(ctx, "vae-z20", 20, ctx.preset.vae_epochs)
     ctx.results["vae20"] = str(run.path)
+    warmup = run.config()["model_config"].get("kl_warmup", 0.0)
     return Section("vae20", "", intro="A variational autoencoder on the same convolutional networks: the encoder gives "
                                       "a mean μ and a log-variance log σ² per dimension, the code is sampled "
                                       "z = μ + ε·σ, and the loss adds the KL divergence from N(0, I) to the summed "
-                                      "squared reconstruction error.",
+                                      "squared reconstruction error." + kl_warmup_note(warmup),
                    tables=[run_table(run, "Training")],
                    figures=[fig(run.figures / "loss.png",
                                 "Reconstruction, KL and total loss per epoch, training solid and validation dashed "
-                                "(study fig. 6a). The KL term rises early as the code starts carrying information."),
+                                "(study fig. 6a). " +
+                                ("The training KL starts high while its weight is small and falls as the weight "
+                                 "grows; validation always weighs it fully." if warmup else
+                                 "The KL term rises early as the code starts carrying information.")),
                             fig(run.figures / "reconstructions.png",
                                 "Test images above their reconstructions from μ (study fig. 1b): smoother than the "
                                 "autoencoder's, the price of a regular latent space."),
@@ -184,8 +180,17 @@ def step_vae20(ctx: Context) -> Section:
                             *maps_and_traversal(ctx, run.path, "VAE, latent 20")])
 
 
+def kl_warmup_note(warmup: float) -> str:
+    if not warmup:
+        return ""
+    span = "the whole run" if warmup >= 1 else f"the first {warmup:.0%} of the steps"
+    return (f" Here the KL term's weight rises from 0 to β over {span} (KL warm-up; the study trained at β "
+            f"throughout): the decoder learns to use the code before the KL pulls it towards the prior, which "
+            f"in the same time gives both a lower reconstruction error and a better ELBO.")
+
+
 def step_vae2(ctx: Context) -> Section:
-    run = vae_run(ctx, "vae-z2", 2, ctx.preset.vae_overrides, ctx.preset.vae_epochs)
+    run = vae_run(ctx, "vae-z2", 2, ctx.preset.vae_epochs)
     ctx.results["vae2"] = str(run.path)
     return Section("vae2", "", intro="The VAE with a 2-dimensional code: the KL term pulls the codes towards a "
                                      "standard normal, so the lattice has no holes.",
@@ -197,10 +202,9 @@ def step_vae2(ctx: Context) -> Section:
 
 def step_beta(ctx: Context) -> Section:
     p = ctx.preset
-    model, train = vae_overrides(p.beta_overrides)
     result = run_beta_sweep(BetaSweepConfig(betas=p.betas, workers=workers_for(p.beta_workers)),
-                            VAEConfig(latent_dim=20, **model),
-                            ctx.train_config("vae", epochs=p.beta_epochs, limit_train=p.limit_train, **train),
+                            VAEConfig(latent_dim=20),
+                            ctx.train_config("vae", epochs=p.beta_epochs, limit_train=p.limit_train),
                             out=ctx.path("beta-sweep"), progress=ctx.progress)
     rows = [[r["beta"], r["active_units"], r["total_kl"], r["test_mse"],
              ", ".join(f"z{d}" for d in r["top_dims"]),
@@ -328,9 +332,15 @@ def step_gan(ctx: Context) -> Section:
              f" Here at width {p.gan_width} (the study's is {study_width}) and batch {p.gan_batch}, so that the "
              f"preset's time budget buys more epochs: the middle layers cost the width squared, about "
              f"{(study_width / p.gan_width) ** 2:.0f} times fewer operations per image.")
+    used = run.config()["model_config"]
+    adam = f"Adam (lr {used['lr']:g}, β {used['beta1']:g}, {used['beta2']:g}) for both"
+    study = GAN_SPEC.recipes["study"]
+    if (used["lr"], used["beta1"], used["beta2"]) != (study["lr"], study["beta1"], study["beta2"]):
+        adam += (f" (the study's: lr {study['lr']:g}, β {study['beta1']:g}, {study['beta2']:g}; the faster rate "
+                 f"learns more per CPU-minute)")
     return Section("gan", "", intro=("The study's DCGAN: a generator of three transposed convolutions from 100 "
                                      "noise numbers, a discriminator of four convolutions, binary cross-entropy and "
-                                     "Adam (lr 2e-4, β1 0.5) for both." + width),
+                                     f"{adam}." + width),
                    tables=[run_table(run, "Training")], figures=figures)
 
 
