@@ -81,7 +81,7 @@ def test_evaluate_refuses_in_one_line_without_a_feature_network(colour_run, tmp_
     with pytest.raises(LatentspaceError) as e:
         evaluate_run(run.path, n=40)
     assert "\n" not in str(e.value) and "no feature network for fake-rgb-3x32x32" in str(e.value)
-    assert "`latentspace feature-net --dataset fake-rgb`" in str(e.value)
+    assert "`latentspace feature-net --dataset fake-rgb --image-size 32 --channels 3`" in str(e.value)
     capsys.readouterr()
     assert main(["evaluate", str(run.path), "--n", "40"]) == 2  # the command: exit 2, the one line on stderr
     err = capsys.readouterr().err.strip()
