@@ -45,7 +45,6 @@ def classify_run(path, probe: ProbeConfig | None = None, config: ClassifyConfig 
         raise LatentspaceError(f"{path}: a {model.spec.title} run has no encoder to classify with")
     if splits is None:
         splits = run_splits(run.config()["train"], limit_train=False)
-    _need_labels(splits)
     mode = "finetune" if finetune else "frozen"
     out = Path(out) if out else run.path / ("classifier-finetune" if finetune else "classifier")
     source = {"run": str(run.path), "model": run.config()["model"],
@@ -60,22 +59,17 @@ def classify_baseline(probe: ProbeConfig | None = None, config: ClassifyConfig |
     config = config or ClassifyConfig()
     if splits is None:
         splits = load_splits(dataset, seed=config.seed)
-    _need_labels(splits)
     torch.manual_seed(config.seed)
     encoder = Encoder(latent_dim, image_shape=splits.image_shape)
     source = {"run": None, "model": "scratch", "latent_dim": latent_dim}
     return train_probe(encoder, "scratch", splits, Path(out or BASELINE_OUT), probe, config, source, progress, log)
 
 
-def _need_labels(splits: Splits) -> None:
-    if not splits.labelled:
-        raise LatentspaceError(f"{splits.name} has no labels: `classify` trains a classifier on them, so it "
-                               f"needs a labelled dataset (class subfolders for a folder of images)")
-
-
 def train_probe(encoder: Encoder, mode: str, splits: Splits, out: Path, probe: ProbeConfig | None,
                 config: ClassifyConfig | None, source: dict, progress: bool = True, log=print) -> dict:
-    _need_labels(splits)
+    if not splits.labelled:  # before any work: the frozen, fine-tuned and from-scratch paths all come here
+        raise LatentspaceError(f"{splits.name} has no labels: `classify` trains a classifier on them, so it "
+                               f"needs a labelled dataset (class subfolders for a folder of images)")
     probe = probe or ProbeConfig()
     config = config or ClassifyConfig()
     validate_config(probe)

@@ -58,7 +58,7 @@ def train_feature_net(dataset: str = "fashion-mnist", out_dir: str | Path | None
         splits = load_splits(dataset, data_dir, download, seed=seed, image_size=image_size, channels=channels)
     dataset = splits.name
     if not splits.labelled:
-        raise LatentspaceError(unlabelled_refusal(dataset).replace("score its samples", "score samples of it"))
+        raise LatentspaceError(unlabelled_refusal(dataset, samples="samples of it"))
     if arch is None:
         arch = FeatureNetArch(num_classes=len(splits.classes), image_shape=splits.image_shape)
     if arch.image_shape != splits.image_shape or arch.num_classes != len(splits.classes):
@@ -88,7 +88,8 @@ def train_feature_net(dataset: str = "fashion-mnist", out_dir: str | Path | None
         torch.save(state, tmp)
     env = environment()
     record = {
-        "dataset": identity, "dataset_name": dataset, "image_shape": list(splits.image_shape), "format": FORMAT, "test_accuracy": round(test_acc, 5),
+        "dataset": identity, "dataset_name": dataset, "image_shape": list(splits.image_shape), "format": FORMAT,
+        "test_accuracy": round(test_acc, 5),
         "train_images": len(full), "epochs": epochs, "batch_size": batch_size, "lr": lr, "shift": shift, "seed": seed,
         "train_time_s": round(train_time, 1), "threads": torch.get_num_threads(),
         "architecture": asdict(arch), "script": "latentspace feature-net (latentspace/commands/feature_net.py)",

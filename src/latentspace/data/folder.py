@@ -14,6 +14,7 @@ from __future__ import annotations
 import collections
 import hashlib
 import json
+import math
 import os
 import sys
 import warnings
@@ -80,7 +81,7 @@ class FileRows:
         if index.size and (index.min() < 0 or index.max() >= self.count):
             raise IndexError(f"row index out of range for {self.count} rows")
         out = np.empty((len(index), *self.row_shape), dtype=np.uint8)
-        size = out[0].nbytes if len(out) else 0
+        size = math.prod(self.row_shape)
         fd = os.open(self.path, os.O_RDONLY)
         try:
             for j, i in enumerate(index.tolist()):

@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from latentspace.data.images import native_shape
 from latentspace.data.registry import get_spec
 from latentspace.errors import LatentspaceError
 from latentspace.io import cache_root, file_hash
@@ -110,10 +111,10 @@ def _build_hint(build_args: str) -> str:
     return f"build it with `latentspace feature-net {build_args}` (trains a small classifier, a few minutes)"
 
 
-def unlabelled_refusal(dataset: str) -> str:
+def unlabelled_refusal(dataset: str, samples: str = "its samples") -> str:
     """What to say when an unlabelled set asks for our feature network: it is a classifier and needs labels."""
     return (f"{dataset} has no labels, so no feature network can be trained for it (it is a classifier); "
-            f"score its samples with `--features inception`")
+            f"score {samples} with `--features inception`")
 
 
 def _registry_classes(identity: str):
@@ -178,8 +179,6 @@ def feature_net_for(splits) -> tuple[FeatureNet, dict]:
     """The feature network of a dataset's splits (`data.images.Splits`): by its identity, for its classes and
     image shape; refused in one line for an unlabelled set or when none has been built (naming the command that
     builds it, with the shape flags when the data is resized)."""
-    from latentspace.data.images import native_shape
-
     build_args = f"--dataset {splits.name}"
     if tuple(splits.image_shape) != native_shape(splits.name):
         c, h, _ = splits.image_shape
