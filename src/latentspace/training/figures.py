@@ -62,8 +62,8 @@ class Reconstructions(RunFigure):
 
         test = splits.test
         index = first_of_each_class(test, n)
-        x = test.floats(index)
-        recon = model.decode(model.encode(x.to(model.device)))
+        x, c = test.floats(index), model.condition(test.labels[index])
+        recon = model.decode(model.encode(x.to(model.device), c), c)
         names = [test.classes[int(test.labels[i])] for i in index] if test.labelled else None
         return [plot_image_rows([to_uint8(x), to_uint8(recon)], ["original", "reconstruction"],
                                 f"{model.title()}: test images and their reconstructions",
@@ -161,8 +161,12 @@ class ProgressGrid(RunFigure):
 
         was_training = pl_module.training
         pl_module.eval()
+        from latentspace.samplers.store import sample_labels
+
+        z = pl_module.progress_latents()
+        labels = sample_labels(pl_module, len(z))  # a conditional model: every class in turn
         with torch.no_grad():
-            images = pl_module.decode(pl_module.progress_latents())
+            images = pl_module.decode(z, None if labels is None else labels.to(z.device))
         pl_module.train(was_training)
         progress_frame(to_uint8(images), self.run.progress_frames / f"epoch_{trainer.current_epoch:03d}.png",
                        trainer.current_epoch, pl_module.spec.title)
@@ -219,8 +223,9 @@ class Samples(RunFigure):
     @torch.no_grad()
     def finish(self, model, splits, n: int = 64):
         from latentspace.figures.gan import samples_figure
+        from latentspace.samplers.store import sample_labels
 
-        images = model.sample(n, generator=torch.Generator().manual_seed(SAMPLES_SEED))
+        images = model.sample(n, generator=torch.Generator().manual_seed(SAMPLES_SEED), labels=sample_labels(model, n))
         return [samples_figure(to_uint8(images), self.run.figures / "samples.png",
                                f"{model.title()}: {n} samples from fresh noise")]
 
