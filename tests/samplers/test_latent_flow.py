@@ -128,3 +128,14 @@ def test_labels_and_empty_draws_are_refused(blobs_flow):
         blobs_flow.sample(4, torch.Generator(), labels=torch.zeros(4, dtype=torch.long))
     with pytest.raises(LatentspaceError, match="at least 1"):
         blobs_flow.sample(0, torch.Generator())
+
+
+def test_matching_moments_gives_the_codes_mean_and_spread():
+    codes = four_blobs(2000)
+    raw = lf.fit(codes, steps=60, match_moments=False, **TINY)  # under-fitted: its spread is off
+    matched = lf.fit(codes, steps=60, **TINY)
+    g = torch.Generator().manual_seed(1)
+    ratio = lambda flow: flow.sample(8000, torch.Generator().manual_seed(1)).numpy().std(0) / codes.std(0)
+    assert np.abs(ratio(matched) - 1).max() < 0.05
+    assert np.abs(ratio(raw) - 1).max() > np.abs(ratio(matched) - 1).max()
+    assert np.abs(matched.sample(8000, g).numpy().mean(0) - codes.mean(0)).max() < 0.15
