@@ -13,6 +13,16 @@ simple samplers and the floor, FID in our features on 5,000 samples (test set as
 Every FID of one `--seeds` entry uses that seed for everything drawn (floor subset, mixture, noise); several seeds
 are averaged. Prints one JSON line.
 
+This benchmark with the defaults (2026-12-05, `--threads 1 --seeds 0,1`, AE and VAE in two processes side by side,
+other sessions' load 1.5-3.6, so ~40 % of a quiet core's 69 steps/s; the lead re-measures on 2 quiet cores):
+    budget   AE-20 FID (steps)       gap from GMM   VAE-20 FID (steps)      gap from N(0, I)  (from GMM)
+    floor    3.616 / 3.593                          7.738 / 7.789
+    simple   GMM 4.201 / 4.281                      N(0, I) 8.433 / 8.484; GMM 8.153 / 8.189
+    0.5 min  3.989 / 3.905 (731)     46 %           7.937 / 7.983 (801)     72 %  (52 %)
+    1 min    3.842 / 3.785 (1883)    67 %           7.845 / 7.919 (1848)    83 %  (71 %)
+    3 min    3.793 / 3.691 (6642)    78 %           7.861 / 7.877 (6235)    85 %  (74 %)
+On two quiet cores 3 minutes are ~20,000 steps; 12,000-30,000 steps closed 75-81 % for the AE (table above).
+
 usage: python benchmarks/latent_prior.py [--ae RUN] [--vae RUN] [--minutes 0.5,1,3,10] [--seeds 0,1] [--threads N]
 (a run not given is trained first with `latentspace train ae|vae` defaults, ~20-60 s each)
 
