@@ -152,3 +152,19 @@ def test_a_file_store_is_refused(uri, monkeypatch):
         tracking.check_uri(uri)
     tracking.check_uri("sqlite:////tmp/m.db")
     tracking.check_uri("postgresql://u@h/db")
+
+
+@pytest.mark.integration
+def test_processes_that_open_a_new_store_at_once_all_get_it(tmp_path):
+    """The workers of a search or a compare create the sqlite store and its experiment together: the tables are
+    made once, the experiment is one."""
+    uri = f"sqlite:///{tmp_path / 'm.db'}"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
+    code = ("from latentspace.training.tracking import _client, _experiment_id\n"
+            f"c = _client({uri!r})\nprint(_experiment_id(c, {uri!r}, 'e'))")
+    procs = [subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    results = [(p.returncode, out, err) for p in procs for out, err in [p.communicate(timeout=300)]]
+    assert all(rc == 0 for rc, _, _ in results), [err[-500:] for _, _, err in results]
+    assert len({out.strip() for _, out, _ in results}) == 1
+    assert [e.name for e in client(uri).search_experiments()].count("e") == 1

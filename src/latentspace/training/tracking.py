@@ -103,13 +103,19 @@ def _client(uri: str):
     require_mlflow()
     from mlflow.tracking import MlflowClient
 
-    if uri.startswith("sqlite:///"):
-        folder = Path(uri[len("sqlite:///"):]).parent
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise LatentspaceError(f"MLflow at {uri}: cannot create {folder} ({e.strerror})") from None
-    return MlflowClient(uri)
+    if not uri.startswith("sqlite:///"):
+        return MlflowClient(uri)
+    database = Path(uri[len("sqlite:///"):])
+    try:
+        database.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise LatentspaceError(f"MLflow at {uri}: cannot create {database.parent} ({e.strerror})") from None
+    from filelock import FileLock
+
+    # MlflowClient creates or upgrades the tables (alembic migrations, seconds); two processes doing it at once
+    # (a search's or a compare's workers) left a database that neither could open: "table _alembic_tmp_... exists"
+    with FileLock(f"{database}.lock"):
+        return MlflowClient(uri)
 
 
 def _experiment_id(client, uri: str, name: str | None) -> str:
@@ -120,7 +126,15 @@ def _experiment_id(client, uri: str, name: str | None) -> str:
     location = None
     if uri.startswith("sqlite:///"):  # beside the database, wherever the process runs (MLflow's: ./mlruns)
         location = (Path(uri[len("sqlite:///"):]).parent / "mlartifacts").resolve().as_uri()
-    return client.create_experiment(name, artifact_location=location)
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return client.create_experiment(name, artifact_location=location)
+    except MlflowException:  # another process created it meanwhile
+        found = client.get_experiment_by_name(name)
+        if found is None:
+            raise
+        return found.experiment_id
 
 
 @contextlib.contextmanager
