@@ -103,6 +103,9 @@ def test_trainings_inside_a_parent_run_are_its_nested_runs_here_and_in_child_pro
     with pytest.raises(RuntimeError), tracking.parent_run("broken", uri=store) as failed_id:
         raise RuntimeError("a model failed")
     assert c.get_run(failed_id).info.status == "FAILED"
+    with tracking.parent_run("compare", uri=store, run_id=failed_id) as again:  # a resumed compare reopens it
+        assert again == failed_id and json.loads(os.environ[tracking.PARENT_ENV])["run_id"] == failed_id
+    assert c.get_run(failed_id).info.status == "FINISHED"
 
 
 def test_without_mlflow_logger_mlflow_is_refused_in_one_line_before_any_file(monkeypatch, capsys, tmp_path):

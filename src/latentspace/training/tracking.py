@@ -193,10 +193,15 @@ class Tracker:
             self.client.set_terminated(self.run_id, status)
 
     def finish(self, run) -> None:
-        """The run's files as artifacts (figures/ and its JSON and CSV), then the MLflow run ends."""
-        with _mlflow_errors(self.uri):
-            log_artifacts(self.client, self.run_id, run.path)
-            self.client.set_terminated(self.run_id, "FINISHED")
+        """The run's files as artifacts (figures/ and its JSON and CSV), then the MLflow run ends. A store that
+        fails now is a warning: the run directory is finished."""
+        try:
+            with _mlflow_errors(self.uri):
+                log_artifacts(self.client, self.run_id, run.path)
+                self.client.set_terminated(self.run_id, "FINISHED")
+        except LatentspaceError as e:
+            log.warning(f"{e} (the artifacts of MLflow run {self.run_id}; the run directory is complete)")
+            self.end("FAILED")
 
 
 def log_artifacts(client, run_id: str, path: Path) -> None:
@@ -277,15 +282,16 @@ def log_evaluation(run, results: dict) -> None:
             client.log_batch(tracking["run_id"], metrics=_metrics(results, 0, int(time.time() * 1000)))
             client.log_artifact(tracking["run_id"], str(run.path / "evaluation.json"))
     except LatentspaceError as e:
-        log.warning(f"latentspace: warning: {e}")
+        log.warning(f"{e} (evaluation.json is written)")
 
 
 @contextlib.contextmanager
 def parent_run(name: str, uri: str | None = None, experiment: str | None = None, params: dict | None = None,
-               tags: dict | None = None):
+               tags: dict | None = None, run_id: str | None = None):
     """Open an MLflow run under which every training started inside the block becomes a nested run (tag
     mlflow.parentRunId), here or in child processes (through the environment). Yields its run id; the run
-    ends FINISHED, FAILED on an error, KILLED on Ctrl-C. `uri` defaults as --mlflow-uri does."""
+    ends FINISHED, FAILED on an error, KILLED on Ctrl-C. `uri` defaults as --mlflow-uri does. With `run_id`
+    (a resumed compare records its parent's) that run is reopened, when the store still has it."""
     require_mlflow("a parent MLflow run")
     up = parent()
     uri = absolute_uri(uri) or (up["uri"] if up else None) or absolute_uri(
@@ -293,11 +299,16 @@ def parent_run(name: str, uri: str | None = None, experiment: str | None = None,
     check_uri(uri)
     with _mlflow_errors(uri):
         client = _client(uri)
-        experiment_id = up["experiment_id"] if up and up["uri"] == uri else _experiment_id(client, uri, experiment)
-        all_tags = {**(tags or {}), **({PARENT_TAG: up["run_id"]} if up and up["uri"] == uri else {})}
-        run_id = client.create_run(experiment_id, run_name=name, tags=all_tags).info.run_id
-        if params:
-            log_params(client, run_id, params)
+        if run_id is not None and _exists(client, run_id):
+            experiment_id = client.get_run(run_id).info.experiment_id
+            client.update_run(run_id, status="RUNNING")
+        else:
+            experiment_id = up["experiment_id"] if up and up["uri"] == uri else _experiment_id(client, uri,
+                                                                                               experiment)
+            all_tags = {**(tags or {}), **({PARENT_TAG: up["run_id"]} if up and up["uri"] == uri else {})}
+            run_id = client.create_run(experiment_id, run_name=name, tags=all_tags).info.run_id
+            if params:
+                log_params(client, run_id, params)
     before = os.environ.get(PARENT_ENV)
     os.environ[PARENT_ENV] = json.dumps({"uri": uri, "experiment_id": experiment_id, "run_id": run_id})
     status = "FAILED"
