@@ -67,6 +67,7 @@ def dataclass_from_args(cls, args, defaults=None):
 def build_parser() -> argparse.ArgumentParser:
     from latentspace.analysis.projection import METHODS
     from latentspace.commands.options import GENERATE_MODES, SPLITS, BetaSweepConfig
+    from latentspace.commands.runs import SORT_KEYS as RUN_COLUMNS
     from latentspace.commands.study.presets import PRESETS
     from latentspace.data.registry import dataset_arg
     from latentspace.models import MODELS
@@ -240,6 +241,15 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--seed", type=int, default=0)
     st.add_argument("--progress", action="store_true", help="show each training's progress bar")
     st.set_defaults(func=cmd_study)
+
+    rn = sub.add_parser("runs", help="a table of the run directories under DIR: kind, data, latent, epochs, time, "
+                                     "metrics; unfinished and damaged runs marked")
+    rn.add_argument("dir", nargs="?", default="runs", metavar="DIR", help="searched recursively (default: runs)")
+    rn.add_argument("--sort", metavar="METRIC", choices=RUN_COLUMNS,
+                    help=f"best first (lowest; highest precision and recall), runs without it last: "
+                         f"{', '.join(RUN_COLUMNS)} (default: by path)")
+    rn.add_argument("--json", action="store_true", help="print a JSON list, one object a run")
+    rn.set_defaults(func=cmd_runs)
 
     ex = sub.add_parser("explore", help="a local web page: click the latent map, move sliders, see the decoder answer")
     ex.add_argument("runs", nargs="+", metavar="RUN", help="run directories (several: a run switcher)")
@@ -530,6 +540,14 @@ def cmd_fit_prior(args) -> int:
 
 def _stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
+
+
+def cmd_runs(args) -> int:
+    from latentspace.commands.runs import format_table, list_runs
+
+    rows = list_runs(args.dir, sort=args.sort)
+    print(json.dumps(rows, indent=2) if args.json else format_table(rows, args.dir))
+    return 0
 
 
 def cmd_explore(args) -> int:

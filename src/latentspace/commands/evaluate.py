@@ -39,6 +39,7 @@ from latentspace.io import atomic_path, cache_root, merge_json
 from latentspace.models import spec_of
 from latentspace.runs import load_run
 from latentspace.samplers.store import draw
+from latentspace.training.tracking import log_evaluation
 
 _CACHE_VERSION = 2  # bump when the cached reference features or radii would be computed differently
 
@@ -71,6 +72,7 @@ def evaluate_run(path, n: int = 10000, features: str = "ours", sampler: str | No
             metrics = {f"{k}@{sampler}": v for k, v in metrics.items()}
         results.update(metrics)
     merge_json(run.path / "evaluation.json", results)
+    log_evaluation(run, results)  # into the run's MLflow run, when it has one
     return results
 
 

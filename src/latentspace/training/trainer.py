@@ -26,11 +26,13 @@ from latentspace.errors import LatentspaceError
 from latentspace.io import CsvLog, merge_json, write_json
 from latentspace.models import get_spec
 from latentspace.runs import Run, default_run_path, environment, load_weights
+from latentspace.training import tracking
 from latentspace.training.callbacks import (
     EpochMetrics,
     FiniteLossGuard,
     NonFiniteLoss,
     RNGState,
+    Tracked,
     TrainLog,
 )
 from latentspace.training.config import TrainConfig
@@ -153,7 +155,7 @@ def prepare_run(kind: str, model_config, train_config: TrainConfig, out=None, re
         run = Run(Path(out) if out else default_run_path(spec.run_name(model_config)))
         if run.config_file.exists():
             raise LatentspaceError(f"{run.path} already holds a run; continue it with --resume or choose another --out")
-
+        train_config = tracking.settle(train_config)  # the MLflow store it tracks into, when it does
     validate_config(model_config)
     validate_config(train_config)
     check_device(train_config)
@@ -161,6 +163,7 @@ def prepare_run(kind: str, model_config, train_config: TrainConfig, out=None, re
     if run.summary_file.exists():
         run.summary_file.unlink()  # the run is being changed: it is unfinished until the new summary
     write_json(run.config_file, {
+        **(saved if resume else {}),  # what else the run recorded (its MLflow run) stays
         "model": kind,
         "model_config": dataclasses.asdict(model_config),
         "train": dataclasses.asdict(train_config),
@@ -217,9 +220,7 @@ def fit(kind: str, model_config=None, train_config: TrainConfig | None = None, o
             model.adopt_parent(parent_model)
     except LatentspaceError:
         if not resume:  # data or options the user must fix: leave no new run directory behind
-            run.config_file.unlink(missing_ok=True)
-            with contextlib.suppress(OSError):
-                run.path.rmdir()
+            _discard(run)
         raise
     # what load_run rebuilds the model for
     merge_json(run.config_file, {"image_shape": list(splits.image_shape), "num_classes": model.num_classes})
@@ -232,8 +233,15 @@ def fit(kind: str, model_config=None, train_config: TrainConfig | None = None, o
         log_version = f"resumed-at-epoch-{start_epoch}"  # keep the step logs of the earlier session
     elif run.metrics_file.exists():
         run.metrics_file.unlink()
+    try:
+        tracker = tracking.start(run, resume)  # an MLflow run with --logger mlflow, else None
+    except LatentspaceError:
+        if not resume:  # a tracking store the user must fix: as for data
+            _discard(run)
+        raise
     figures = figure_callbacks(spec, run)
-    trainer = build_trainer(train_config, run, progress, extra_callbacks=[*figures, *callbacks],
+    trainer = build_trainer(train_config, run, progress, extra_callbacks=[*figures, *callbacks,
+                                                                         *([Tracked(tracker)] if tracker else [])],
                             monitor=spec.monitor, log_version=log_version)
     t0 = time.time()
     try:
@@ -246,7 +254,15 @@ def fit(kind: str, model_config=None, train_config: TrainConfig | None = None, o
     if not trainer.is_global_zero:
         return run
     finish_run(model, trainer, run, splits, figures, time.time() - t0)
+    if tracker is not None:
+        tracker.finish(run)
     return run
+
+
+def _discard(run: Run) -> None:
+    run.config_file.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        run.path.rmdir()
 
 
 def finish_run(model, trainer, run: Run, splits, figures, wall_s: float) -> None:
