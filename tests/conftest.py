@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 FMNIST = Path("/usr/share/datasets/fashion-mnist")
-REAL_RUN_FIXTURES = {"tiny_ae_run", "tiny_ae2_run", "tiny_vae_run", "tiny_gan_run", "sqlite_search", "postgres_url",
+REAL_RUN_FIXTURES = {"tiny_ae_run", "tiny_ae2_run", "tiny_vqvae_run", "tiny_vae_run", "tiny_gan_run", "sqlite_search", "postgres_url",
                      "small_sweep", "frozen_result"}
 
 
@@ -57,6 +57,18 @@ def tiny_ae2_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "ae2"
     return fit("ae", AEConfig(latent_dim=2), TrainConfig(epochs=1, limit_train=512, batch_size=128), out=out,
                progress=False)
+
+
+@pytest.fixture(scope="session")
+def tiny_vqvae_run(tmp_path_factory):
+    """A VQ-VAE (64 codes, so a tiny run uses most of them) trained for one epoch on 512 images; no prior."""
+    from latentspace.models.vqvae_config import VQVAEConfig
+    from latentspace.training.config import TrainConfig
+    from latentspace.training.trainer import fit
+
+    out = tmp_path_factory.mktemp("runs") / "vqvae"
+    return fit("vqvae", VQVAEConfig(codebook_size=64), TrainConfig(epochs=1, limit_train=512, batch_size=64),
+               out=out, progress=False)
 
 
 @pytest.fixture

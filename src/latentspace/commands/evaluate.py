@@ -48,9 +48,10 @@ FEATURES = ("ours", "inception")
 
 
 def evaluate_run(path, n: int = 10000, features: str = "ours", sampler: str | None = None,
-                 sampling: dict | None = None, floor: bool = True, log=None) -> dict:
+                 sampling: dict | None = None, floor: bool = True, log=None, settings: dict | None = None) -> dict:
     """Every metric that applies to the run's model, merged into RUN/evaluation.json (sample metrics under keys
-    of their own for a sampler other than the model's default: `fid@flow`, ...)."""
+    of their own for a sampler other than the model's default, or with sampling `settings` of the sampler:
+    `fid@flow`, `fid@temperature=0.9`, `fid@autoregressive,temperature=0.9`, ...)."""
     model, run = load_run(path, sampling=sampling)
     train = run.config()["train"]
     splits = run_splits(train)  # the images it was trained on: samplers are fitted on their codes
@@ -67,9 +68,14 @@ def evaluate_run(path, n: int = 10000, features: str = "ours", sampler: str | No
         results.update(elbo_terms(model, splits.test))
     if sampling_ok:
         metrics = sample_metrics(model, splits, n, seed=train["seed"], features=features, sampler=sampler,
-                                 floor=floor, log=log)
-        if sampler is not None and sampler != spec.default_sampler:
-            metrics = {f"{k}@{sampler}": v for k, v in metrics.items()}
+                                 floor=floor, log=log, settings=settings)
+        tags = ([sampler] if sampler is not None and sampler != spec.default_sampler else []) + \
+            [f"{k}={v:g}" for k, v in sorted((settings or {}).items()) if v is not None]
+        if tags:
+            metrics = {f"{k}@{','.join(tags)}": v for k, v in metrics.items()}
+    elif settings:
+        raise LatentspaceError(f"{', '.join('--' + k.replace('_', '-') for k in settings)}: sampling settings need "
+                               f"sample metrics (--n above 0, a model that samples)")
         results.update(metrics)
     merge_json(run.path / "evaluation.json", results)
     log_evaluation(run, results)  # into the run's MLflow run, when it has one
@@ -77,18 +83,19 @@ def evaluate_run(path, n: int = 10000, features: str = "ours", sampler: str | No
 
 
 def sample_metrics(model, splits, n: int = 10000, seed: int = 0, features: str = "ours", sampler: str | None = None,
-                   floor: bool = True, log=None) -> dict:
+                   floor: bool = True, log=None, settings: dict | None = None) -> dict:
     """Sample quality of n samples of the model (drawn by `sampler`, default its own) against the test set, in
     `features` (FEATURES); the seconds it took to draw 1,000 of them; and, for a model with an encoder, the floor:
     the same metrics of the reconstructions of n training images, which no sampler can beat (its codes would
     be distributed exactly as the training codes), with the share of the gap above it that the sampler causes."""
     import time
 
-    from latentspace.samplers.store import get_sampler
+    from latentspace.samplers.store import checked_settings, get_sampler
 
+    settings = checked_settings(model, sampler, settings)  # refused before a sampler is fitted
     chosen = get_sampler(model, sampler, train=splits.train, log=log)  # fitted before the clock starts
     t0 = time.perf_counter()
-    drawn = draw(model, n, seed, chosen)
+    drawn = draw(model, n, seed, chosen, settings=settings)
     seconds = time.perf_counter() - t0
     score = inception_quality if _check_features(features) == "inception" else sample_quality
     out = {**score(drawn.images, splits.name, n=n, seed=seed, splits=splits), "sampler": drawn.description,
