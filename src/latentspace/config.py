@@ -31,6 +31,11 @@ class Bounds:
     above: float | None = None
     below: float | None = None
 
+    @classmethod
+    def declared(cls, kind: type, metadata) -> "Bounds":
+        """The range an `option` field of type `kind` declares in its metadata."""
+        return cls(kind, metadata.get("min"), metadata.get("max"), metadata.get("above"), metadata.get("below"))
+
     def problem(self, value) -> str | None:
         """Why `value` is not allowed, in words ("must be in [0, 1), got 1.5"); None when it is."""
         if isinstance(value, bool) or not isinstance(value, numbers.Integral if self.kind is int else numbers.Real):
@@ -94,8 +99,7 @@ def field_bounds(cls, f) -> Bounds | None:
     kind = field_kind(cls, f)
     if kind not in (int, float):
         return None
-    m = f.metadata
-    return Bounds(kind, m.get("min"), m.get("max"), m.get("above"), m.get("below"))
+    return Bounds.declared(kind, f.metadata)
 
 
 def validate_config(cfg) -> None:
