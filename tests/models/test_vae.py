@@ -162,7 +162,9 @@ def test_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path):
 def test_cli_rejects_a_negative_beta(tmp_path, capsys):
     from latentspace.cli import main
 
-    assert main(["train", "vae", "--beta", "-1", "--out", str(tmp_path / "r")]) == 2
+    with pytest.raises(SystemExit) as e:  # refused by the flag's declared range, as argparse's usage error
+        main(["train", "vae", "--beta", "-1", "--out", str(tmp_path / "r")])
+    assert e.value.code == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "--beta must be at least 0" in err
     assert not (tmp_path / "r").exists()

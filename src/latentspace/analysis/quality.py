@@ -1,6 +1,6 @@
 """Sample quality against real images, measured in a feature space (our own network's penultimate layer).
 
-Pure functions of features: `latentspace.commands.evaluate.sample_quality` scores uint8 images (grey or RGB,
+Pure functions of features: `latentspace.analysis.scoring.sample_quality` scores uint8 images (grey or RGB,
 of the dataset's shape) against the dataset's test set with them:
 
 - FID and KID: torchmetrics (`FrechetInceptionDistance`, `KernelInceptionDistance`) with
@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from latentspace.data.images import to_float
+from latentspace.data.registry import STUDY_SHAPE
 from latentspace.errors import LatentspaceError
 
 K_NEAREST = 3
@@ -34,7 +35,7 @@ K_NEAREST = 3
 
 # ---------------------------------------------------------------- features
 
-def check_images(images, what: str = "samples", shape: tuple = (1, 28, 28)) -> torch.Tensor:
+def check_images(images, what: str = "samples", shape: tuple = STUDY_SHAPE) -> torch.Tensor:
     """uint8 images of `shape` (channels, height, width) as an N x H x W x C tensor; given as N x H x W (grey),
     N x H x W x C or N x C x H x W. A clear error for anything else."""
     if isinstance(images, np.ndarray):
@@ -95,7 +96,7 @@ class Features:
 def extract_features(net, images, batch_size: int = 500, shape: tuple | None = None) -> Features:
     """Features and class probabilities of uint8 images of `shape` (C, H, W; default: the shape the network
     reads), batched, in eval mode."""
-    shape = shape or getattr(getattr(net, "arch", None), "image_shape", (1, 28, 28))
+    shape = shape or getattr(getattr(net, "arch", None), "image_shape", STUDY_SHAPE)
     images = check_images(images, "images", shape)
     net.eval()
     feats, probs = [], []

@@ -24,7 +24,6 @@ import logging
 import torch
 import torch.nn.functional as F
 
-from latentspace.errors import LatentspaceError
 from latentspace.models.base import STUDY_SHAPE, LatentModel
 from latentspace.models.gan_config import GANConfig
 from latentspace.models.nets import Discriminator, Generator
@@ -46,10 +45,6 @@ class GAN(LatentModel):
 
     def __init__(self, config: GANConfig, image_shape: tuple = STUDY_SHAPE, num_classes: int = 0):
         super().__init__(config, image_shape, num_classes)
-        if not 0.0 <= config.label_smoothing < 1.0:
-            raise LatentspaceError(f"--label-smoothing must be in [0, 1), got {config.label_smoothing}")
-        if not (0.0 <= config.beta1 < 1.0 and 0.0 <= config.beta2 < 1.0 and 0.0 <= config.ema_decay < 1.0):
-            raise LatentspaceError("--beta1, --beta2 and --ema-decay must be in [0, 1)")
         self.automatic_optimization = False
         self.generator = Generator(config.noise_dim, config.g_width, self.image_shape)
         self.discriminator = Discriminator(config.d_width, config.spectral_norm, self.image_shape)

@@ -14,15 +14,15 @@ class GANConfig:
     d_width: int = option(64, "discriminator width (channels: w, 2w, 4w, 1)", minimum=1)
     # the study's Adam is 2e-4, (0.5, 0.999); at batch 16 a higher rate and a shorter second-moment memory went
     # further per CPU-minute (benchmarks/gan_fid.py's docstring)
-    lr: float = option(4e-4, "Adam learning rate of both networks", minimum=0.0)
-    beta1: float = option(0.5, "Adam beta1 of both networks", minimum=0.0)
-    beta2: float = option(0.99, "Adam beta2 of both networks", minimum=0.0)
+    lr: float = option(4e-4, "Adam learning rate of both networks", above=0.0)
+    beta1: float = option(0.5, "Adam beta1 of both networks", minimum=0.0, below=1.0)
+    beta2: float = option(0.99, "Adam beta2 of both networks", minimum=0.0, below=1.0)
     ema: bool = option(False, "sample from an exponential moving average of the generator's weights")
     ema_decay: float = option(0.999, "decay of the generator EMA (warmed up: min(decay, (1+t)/(10+t)))",
-                              minimum=0.0)
+                              minimum=0.0, below=1.0)
     spectral_norm: bool = option(False, "spectral normalisation in the discriminator (replaces its BatchNorm)")
     label_smoothing: float = option(0.0, "one-sided label smoothing: real images are labelled 1 - this",
-                                    minimum=0.0)
+                                    minimum=0.0, below=1.0)
     progress_images: int = option(64, "images of the fixed-noise grid drawn after every epoch", minimum=1)
     collapse_patience: int = option(200, "steps in a row of a near-zero D loss (or identical samples) "
                                          "that count as a collapse", minimum=1)

@@ -20,10 +20,9 @@ import torch
 from torch import nn
 
 # the square image sizes the networks are built for (every size in between): the ones --image-size accepts
-from latentspace.data.registry import MAX_SIZE, MIN_SIZE
+from latentspace.data.registry import MAX_SIZE, MIN_SIZE, STUDY_SHAPE
 from latentspace.errors import LatentspaceError
 
-STUDY_SHAPE = (1, 28, 28)  # Fashion-MNIST's: at this shape every network is exactly the study's
 FINAL_MAP = 4  # convolutional stacks downsample while the map is larger than this
 
 

@@ -29,6 +29,8 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass, field
 
+from latentspace.data.registry import STUDY_SHAPE
+
 # figure callbacks the training layer knows (latentspace.training.figures); a spec lists the ones it wants
 FIGURE_NAMES = ("loss", "reconstructions", "kl_per_dim", "progress", "step_losses", "samples")
 OBJECTIVES = ("val_loss", "fid")
@@ -79,8 +81,9 @@ class ModelSpec:
 
     @property
     def can_sample(self) -> bool:
-        """From its prior (its own or a learned one), or (with an encoder) from a sampler fitted on its codes."""
-        return self.prior is not None or self.encoder
+        """It has a default sampler: its prior (its own or a learned one), or a mixture fitted on its codes.
+        (Which samplers can draw for it is `latentspace.samplers.samplers_for`, a layer above.)"""
+        return self.default_sampler is not None
 
     @property
     def default_sampler(self) -> str | None:
@@ -97,7 +100,7 @@ class ModelSpec:
             return getattr(importlib.import_module(module), name)
         return self.module
 
-    def build(self, config, image_shape=(1, 28, 28), num_classes: int = 0):
+    def build(self, config, image_shape=STUDY_SHAPE, num_classes: int = 0):
         """The model for `config`, images of `image_shape` (channels, height, width) and `num_classes` classes
         (what a conditional model is conditioned on; 0 for none)."""
         return self.model_class()(config, image_shape=tuple(image_shape), num_classes=int(num_classes))

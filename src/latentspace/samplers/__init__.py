@@ -74,9 +74,11 @@ def get_sampler_spec(name: str) -> SamplerSpec:
         raise LatentspaceError(f"unknown sampler {name!r}; choose one of {', '.join(SAMPLERS)}") from None
 
 
-def samplers_for(model_spec) -> list[str]:
-    """The samplers that can draw for models of `model_spec`, its default first."""
-    names = [n for n, s in SAMPLERS.items() if s.refusal(model_spec) is None]
+def samplers_for(model_spec, codes: bool = True) -> list[str]:
+    """The samplers that can draw for models of `model_spec`, its default first; with `codes` False (no training
+    images at hand to fit one on) only those that need no fitting. The one rule of what can sample:
+    `ModelSpec.can_sample` is whether this is non-empty (tests/samplers/test_samplers.py holds them equal)."""
+    names = [n for n, s in SAMPLERS.items() if s.refusal(model_spec) is None and (codes or not s.saved)]
     default = model_spec.default_sampler
     return sorted(names, key=lambda n: n != default)
 
