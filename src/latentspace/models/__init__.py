@@ -5,7 +5,7 @@ Torch-free: the specs name their LightningModule by import path, loaded only whe
 from __future__ import annotations
 
 from latentspace.errors import LatentspaceError
-from latentspace.models import autoencoder_config, gan_config, vae_config
+from latentspace.models import autoencoder_config, flow_config, gan_config, vae_config
 from latentspace.models.spec import ModelSpec
 
 MODELS: dict[str, ModelSpec] = {}
@@ -19,6 +19,7 @@ def register(spec: ModelSpec) -> ModelSpec:
 register(autoencoder_config.SPEC)
 register(vae_config.SPEC)
 register(gan_config.SPEC)
+register(flow_config.SPEC)
 
 
 def get_spec(kind: str) -> ModelSpec:

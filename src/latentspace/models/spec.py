@@ -24,7 +24,7 @@ import importlib
 from dataclasses import dataclass, field
 
 # figure callbacks the training layer knows (latentspace.training.figures); a spec lists the ones it wants
-FIGURE_NAMES = ("loss", "reconstructions", "kl_per_dim", "progress", "step_losses", "samples")
+FIGURE_NAMES = ("loss", "reconstructions", "kl_per_dim", "progress", "step_losses", "trajectory", "samples")
 OBJECTIVES = ("val_loss", "fid")
 PRIORS = (None, "normal")
 
@@ -41,7 +41,7 @@ class ModelSpec:
     gaussian_posterior: bool = False  # offers encode_distribution(x) -> (μ, log σ²) and loss_terms(x)
     objective: str = "val_loss"     # what a hyperparameter search minimises
     monitor: str | None = "val_loss"  # the metric of best.ckpt and early stopping; None: the last epoch
-    latent_field: str = "latent_dim"  # the config field that sets the latent size
+    latent_field: str | None = "latent_dim"  # the config field that sets the latent size (None: none does)
     train_defaults: dict = field(default_factory=dict)  # TrainConfig values of this model's fast recipe
     # named recipes besides the default one (`train --recipe NAME`): config and TrainConfig values in one dict
     recipes: dict = field(default_factory=dict)

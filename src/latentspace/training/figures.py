@@ -175,7 +175,7 @@ class ProgressGrid(RunFigure):
 
 
 class StepLosses(RunFigure):
-    """The numbers each training step returns (a GAN's losses and discriminator outputs), one row per step
+    """The numbers each training step returns (a GAN's losses and discriminator outputs, a flow model's loss), one row per step
     in RUN/<kind>_steps.csv, appended every epoch; after training, loss.png from them (study fig. 10)."""
 
     def __init__(self, run: Run):
@@ -195,7 +195,8 @@ class StepLosses(RunFigure):
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
         if outputs:
             self.rows.append({"epoch": trainer.current_epoch, "batch": batch_idx,
-                              **{k: f"{v:.6g}" if math.isfinite(v) else str(v) for k, v in outputs.items()}})
+                              **{k: f"{float(v):.6g}" if math.isfinite(v) else str(float(v))
+                                 for k, v in outputs.items()}})
 
     def on_train_epoch_end(self, trainer, pl_module):
         rows, self.rows = self.rows, []
@@ -210,7 +211,7 @@ class StepLosses(RunFigure):
 
         path = self.run.path / f"{model.kind}_steps.csv"
         steps = read_metrics(path) if path.is_file() else {}
-        return [step_loss_figure(steps, model.spec.title, self.run.figures / "loss.png")]
+        return [step_loss_figure(steps, model.spec.title, self.run.figures / "loss.png", ylabel=model.spec.loss_label)]
 
 
 class Samples(RunFigure):
@@ -225,8 +226,29 @@ class Samples(RunFigure):
                                f"{model.title()}: {n} samples from fresh noise")]
 
 
+class Trajectory(RunFigure):
+    """trajectory.png: one fixed batch of noise carried to images by the model's sampling ODE (`trajectory(z,
+    times)`), shown at t = 1 (noise), 0.75, 0.5, 0.25 and 0 (the sample): the state x_t, and under it the
+    model's estimate of the finished image at that time."""
+
+    TIMES = (1.0, 0.75, 0.5, 0.25, 0.0)
+
+    @torch.no_grad()
+    def finish(self, model, splits, n: int = 8):
+        from latentspace.figures.plots import plot_image_rows
+
+        z = model.prior_latents(n, torch.Generator().manual_seed(SAMPLES_SEED))
+        states, estimates = model.trajectory(z, list(self.TIMES))
+        rows, labels = [], []
+        for t, x, x0 in zip(self.TIMES, states, estimates):
+            rows += [to_uint8(x), to_uint8(x0)]
+            labels += [f"x at t = {t:g}", "its image\nestimate"]
+        return [plot_image_rows(rows, labels, f"{model.title()}: from noise (t = 1) to image (t = 0)",
+                                self.run.figures / "trajectory.png")]
+
+
 FIGURES = {"loss": LossCurves, "reconstructions": Reconstructions, "kl_per_dim": KLPerDim,
-           "progress": ProgressGrid, "step_losses": StepLosses, "samples": Samples}
+           "progress": ProgressGrid, "step_losses": StepLosses, "trajectory": Trajectory, "samples": Samples}
 
 
 def figure_callbacks(spec, run: Run) -> list[RunFigure]:

@@ -1,0 +1,233 @@
+"""The flow-matching / DDPM model: shapes for grey and colour, the objectives, the ODE (encode -> decode, its
+determinism), EMA and gradient clipping, refusals, and a tiny run through the real trainer."""
+from __future__ import annotations
+
+import pytest
+import torch
+from lightning.pytorch.callbacks import Callback
+
+from latentspace.errors import LatentspaceError
+from latentspace.models import MODELS
+from latentspace.models.flow import Flow, unet_levels
+from latentspace.models.flow_config import FlowConfig
+from latentspace.training.config import TrainConfig
+
+
+def tiny(**kw) -> FlowConfig:
+    return FlowConfig(**{"width": 8, "progress_images": 4, "sample_steps": 4, **kw})
+
+
+def toy_images(n: int = 64, size: int = 16, seed: int = 0) -> torch.Tensor:
+    """Bright squares at random places on black: a data set a tiny UNet learns in seconds (in [0, 1])."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.zeros(n, 1, size, size)
+    for i, (r, c) in enumerate(torch.randint(0, size - 6, (n, 2), generator=g).tolist()):
+        x[i, :, r:r + 6, c:c + 6] = 1.0
+    return x
+
+
+def train(model: Flow, x: torch.Tensor, steps: int, batch: int = 32) -> list[float]:
+    """A plain loop over the model's own loss, optimizer and EMA (what the trainer runs), for unit tests."""
+    opt = model.configure_optimizers()
+    g = torch.Generator().manual_seed(0)
+    losses = []
+    for _ in range(steps):
+        xb = x[torch.randint(0, len(x), (batch,), generator=g)] * 2 - 1
+        loss = model.loss(xb)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        model.on_train_batch_end(None, None, 0)
+        losses.append(float(loss.detach()))
+    return losses
+
+
+@pytest.fixture(scope="module")
+def toy_model() -> Flow:
+    torch.manual_seed(0)
+    model = Flow(tiny(lr=3e-3, ema_decay=0.9), (1, 16, 16))
+    train(model, toy_images(), 100, batch=16)
+    return model.eval()
+
+
+@pytest.mark.parametrize("shape", [(1, 16, 16), (1, 28, 28), (3, 32, 32), (3, 64, 64), (1, 17, 17)],
+                         ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("objective", ["flow", "ddpm"])
+def test_shapes_ranges_and_channels_for_grey_and_colour(shape, objective):
+    torch.manual_seed(0)
+    model = Flow(tiny(objective=objective, sample_steps=2), shape).eval()
+    c = shape[0]
+    # grey stays grey: the UNet reads and writes the data's own channels
+    assert model.net.config.in_channels == model.net.config.out_channels == c
+    assert model.latent_shape == shape and model.latent_dim == c * shape[1] * shape[2]
+    z = model.prior_latents(3, torch.Generator().manual_seed(1))
+    assert z.shape == (3, *shape)
+    x = model.decode(z)
+    assert x.shape == (3, *shape) and 0.0 <= float(x.min()) and float(x.max()) <= 1.0
+    assert model.decode(z.reshape(3, -1)).shape == x.shape  # flattened latents too
+    assert model.encode(x).shape == (3, *shape)
+    assert model.sample(2).shape == (2, *shape)
+    assert torch.isfinite(model.loss(torch.rand(4, *shape) * 2 - 1))
+
+
+def test_the_unet_halves_its_map_down_to_at_most_8_pixels():
+    assert [unet_levels(s) for s in (16, 17, 28, 32, 64, 128)] == [2, 3, 3, 3, 4, 5]
+    assert Flow(tiny(), (1, 28, 28)).pad == 0 and Flow(tiny(), (1, 17, 17)).pad == 3  # 17 -> 20 halves twice
+    channels = Flow(tiny(width=16), (1, 64, 64)).net.config.block_out_channels
+    assert tuple(channels) == (16, 32, 32, 32)
+
+
+@pytest.mark.parametrize("objective", ["flow", "ddpm"])
+def test_the_loss_falls_on_a_toy_set(objective):
+    torch.manual_seed(0)
+    losses = train(Flow(tiny(objective=objective, lr=3e-3), (1, 16, 16)), toy_images(), 60, batch=16)
+    first, last = sum(losses[:10]) / 10, sum(losses[-10:]) / 10
+    assert last < 0.7 * first, (first, last)
+
+
+def test_the_paths_end_at_the_image_and_at_the_noise():
+    t = torch.tensor([0.0, 1.0])
+    a, b = Flow(tiny(), (1, 16, 16)).coefficients(t)
+    assert torch.equal(a, torch.tensor([1.0, 0.0])) and torch.equal(b, torch.tensor([0.0, 1.0]))
+    a, b = Flow(tiny(objective="ddpm"), (1, 16, 16)).coefficients(t)
+    assert torch.allclose(a, torch.tensor([1.0, 0.01]), atol=1e-6) and float(b[0]) == 0 and float(b[1]) > 0.99
+    assert torch.allclose(a ** 2 + b ** 2, torch.ones(2))  # variance preserving
+
+
+def test_encode_then_decode_gets_closer_with_more_steps(toy_model):
+    x = toy_images(16, seed=1)
+    errors = []
+    for steps in (2, 8, 32):
+        toy_model.config.sample_steps = steps
+        errors.append(float(((toy_model.decode(toy_model.encode(x)) - x) ** 2).mean()))
+    toy_model.config.sample_steps = 4
+    assert errors[0] > errors[1] > errors[2], errors
+
+
+def test_heun_is_closer_than_euler_at_the_same_steps(toy_model):
+    x = toy_images(16, seed=1)
+    toy_model.config.sample_steps = 4
+    euler = float(((toy_model.decode(toy_model.encode(x)) - x) ** 2).mean())
+    toy_model.config.solver = "heun"
+    heun = float(((toy_model.decode(toy_model.encode(x)) - x) ** 2).mean())
+    toy_model.config.solver = "euler"
+    assert heun < euler
+
+
+def test_samples_are_the_same_for_the_same_seed(toy_model):
+    def draw(seed):
+        return toy_model.sample(4, generator=torch.Generator().manual_seed(seed))
+
+    assert torch.equal(draw(3), draw(3)) and not torch.equal(draw(3), draw(4))
+    # and they are squares, not noise: mostly black or white pixels
+    x = draw(3)
+    assert float(((x < 0.2) | (x > 0.8)).float().mean()) > 0.8
+
+
+def test_the_trajectory_runs_from_the_noise_to_the_sample(toy_model):
+    z = toy_model.prior_latents(3, torch.Generator().manual_seed(0))
+    states, estimates = toy_model.trajectory(z, [1.0, 0.75, 0.5, 0.25, 0.0])
+    assert len(states) == len(estimates) == 5
+    assert torch.allclose(states[0], z.add(1).mul(0.5).clamp(0, 1))
+    assert torch.allclose(states[-1], toy_model.decode(z), atol=1e-5)  # 4 steps: one per quarter, as decode takes
+
+
+def test_ema_follows_the_weights_and_is_what_samples():
+    model = Flow(tiny(ema_decay=0.999), (1, 16, 16))
+    assert all(not p.requires_grad for p in model.net_ema.parameters())
+    with torch.no_grad():
+        for p in model.net.parameters():
+            p.add_(1.0)
+    before = [p.clone() for p in model.net_ema.parameters()]
+    model.on_train_batch_end(None, None, 0)  # first update: decay min(0.999, 1/10): 90 % of the way
+    for b, e, p in zip(before, model.net_ema.parameters(), model.net.parameters()):
+        assert torch.allclose(e, b + 0.9 * (p - b), atol=1e-6)
+    assert int(model.ema_steps) == 1 and "net_ema.conv_in.weight" in model.state_dict()
+
+
+@pytest.mark.parametrize("config, message", [
+    ({"objective": "ddpm", "solver": "heun"}, "DDIM"),
+    ({"ema_decay": 1.0}, "--ema-decay"),
+])
+def test_contradictory_settings_are_refused(config, message):
+    with pytest.raises(LatentspaceError, match=message):
+        Flow(tiny(**config), (1, 16, 16))
+
+
+def test_images_the_networks_are_not_built_for_are_refused():
+    with pytest.raises(LatentspaceError, match="square images"):
+        Flow(tiny(), (1, 12, 12))
+
+
+# ---------------------------------------------------------------------------------------------- through the trainer
+
+@pytest.mark.integration
+def test_a_tiny_run_through_the_cli_leaves_its_figures(tmp_path):
+    from latentspace.cli import main
+    from latentspace.runs import Run, load_run
+
+    out = tmp_path / "flow"
+    assert main(["train", "flow", "--width", "8", "--sample-steps", "2", "--progress-images", "4", "--epochs", "2",
+                 "--limit-train", "64", "--batch-size", "32", "--no-progress", "--out", str(out)]) == 0
+    run = Run(out)
+    summary = run.summary()
+    assert summary["figures"] == ["figures/loss.png", "figures/progress.gif", "figures/trajectory.png",
+                                  "figures/samples.png"]
+    assert sorted(p.name for p in run.progress_frames.glob("*.png")) == ["epoch_000.png", "epoch_001.png"]
+    assert len((run.path / "flow_steps.csv").read_text().splitlines()) == 1 + 2 * 2  # a row per step
+    model, _ = load_run(out)
+    assert model.config.sample_steps == 2 and model.image_shape == (1, 28, 28)
+    assert int(model.ema_steps) == 4
+
+
+@pytest.mark.integration
+def test_zero_sampling_steps_are_refused_in_one_line(tmp_path, capsys):
+    from latentspace.cli import main
+
+    assert main(["train", "flow", "--sample-steps", "0", "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--sample-steps must be at least 1" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.integration
+def test_a_nan_loss_stops_training_in_one_line_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+    from latentspace.training.trainer import fit
+
+    out = tmp_path / "flow"
+    fit("flow", tiny(), TrainConfig(epochs=1, limit_train=64, batch_size=32), out=out, progress=False)
+    good = (out / "checkpoints" / "last.ckpt").read_bytes()
+    real_loss = Flow.loss
+    calls = {"n": 0}
+
+    def loss_turning_nan(self, x):
+        calls["n"] += 1
+        loss = real_loss(self, x)
+        return loss * float("nan") if calls["n"] >= 2 else loss
+
+    monkeypatch.setattr(Flow, "loss", loss_turning_nan)
+    with pytest.raises(LatentspaceError, match="loss became nan at epoch 1 step 1"):
+        fit("flow", tiny(), TrainConfig(epochs=2, limit_train=64, batch_size=32), out=out, progress=False,
+            resume=True)
+    assert (out / "checkpoints" / "last.ckpt").read_bytes() == good
+
+
+@pytest.mark.integration
+def test_gradients_are_clipped_to_the_configured_norm(tmp_path):
+    from latentspace.training.trainer import fit
+
+    norms = []
+
+    class GradNorm(Callback):
+        def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+            grads = [p.grad for p in pl_module.net.parameters() if p.grad is not None]
+            norms.append(float(torch.linalg.vector_norm(torch.stack([g.norm() for g in grads]))))
+
+    fit("flow", tiny(grad_clip=1e-3), TrainConfig(epochs=1, limit_train=64, batch_size=32), out=tmp_path / "f",
+        progress=False, callbacks=[GradNorm()])
+    assert len(norms) == 2 and max(norms) <= 1e-3 * 1.001
+
+
+def test_the_registry_knows_it():
+    spec = MODELS["flow"]
+    assert spec.model_class() is Flow and spec.encoder and spec.prior == "normal" and spec.monitor is None
