@@ -68,7 +68,7 @@ def main(argv=None) -> int:
     ap.add_argument("run", nargs="?", help="a finished `latentspace train flow` run")
     ap.add_argument("--train-minutes", type=float, help="train a run with the defaults for this long first")
     ap.add_argument("--out", help="where that run goes (default: a temporary directory)")
-    ap.add_argument("--grid", default="euler:20,euler:10,euler:8,euler:5,heun:5,heun:4,heun:3",
+    ap.add_argument("--grid", default="euler:20,euler:15,euler:12,euler:10,heun:8,heun:6,heun:5,heun:4,heun:3",
                     help="SOLVER:STEPS pairs to score (euler:20, the reference, is always added)")
     ap.add_argument("--n", type=int, default=5000, help="samples scored per setting")
     ap.add_argument("--mse-steps", default="1,2,5,10,20,50", help="steps of the encode -> decode round trips")
@@ -99,14 +99,16 @@ def main(argv=None) -> int:
                 out=run_dir, progress=False)
         model, run = load_run(run_dir)
         splits = run_splits(run.config()["train"])
-        default = (model.config.solver, model.config.sample_steps)
+        from latentspace.models.flow import solver_of
+
+        default = (solver_of(model.config), model.config.sample_steps)
         grid = list(dict.fromkeys([REFERENCE, default, *parse_grid(a.grid)]))
         rows = []
         for solver, steps in grid:
             model.config.solver, model.config.sample_steps = solver, steps
             images, wall, cpu = sample_timed(model, a.n, a.seed)
             q = sample_quality(images, splits=splits, n=a.n, seed=a.seed)
-            rows.append({"solver": solver, "steps": steps, "nfe": steps * (2 if solver == "heun" else 1),
+            rows.append({"solver": solver, "steps": steps, "nfe": 2 * steps - 1 if solver == "heun" else steps,
                          "s_per_1000": round(wall / a.n * 1000, 2), "cpu_s_per_1000": round(cpu / a.n * 1000, 2),
                          "fid": round(q["fid"], 4), "kid": round(q["kid"], 5)})
             print(json.dumps(rows[-1]), file=sys.stderr, flush=True)

@@ -7,14 +7,16 @@ import pytest
 
 from latentspace.config import validate_config
 from latentspace.errors import LatentspaceError
-from latentspace.models.flow_config import SPEC, FlowConfig
+from latentspace.models.flow_config import DEFAULT_SOLVER, DEFAULT_TIME_SAMPLING, SPEC, FlowConfig
 
 
 def test_the_measured_defaults_and_the_contract():
     c = FlowConfig()
-    assert (c.objective, c.width, c.attention, c.solver, c.time_sampling) == ("flow", 32, False, "euler",
-                                                                             "logit-normal")
-    assert c.sample_steps == 10 and c.ema_decay == 0.999 and c.grad_clip == 1.0
+    assert (c.objective, c.width, c.attention) == ("flow", 16, False)
+    # None: the objective's own
+    assert c.solver is None and DEFAULT_SOLVER == {"flow": "heun", "ddpm": "ddim"}
+    assert c.time_sampling is None and DEFAULT_TIME_SAMPLING == {"flow": "logit-normal", "ddpm": "uniform"}
+    assert c.sample_steps == 6 and c.ema_decay == 0.999 and c.grad_clip == 1.0
     assert SPEC.encoder and SPEC.prior == "normal" and SPEC.objective == "fid" and SPEC.monitor is None
     assert SPEC.latent_field is None  # the latent is a noise image of the data's shape
     assert SPEC.figures == ("step_losses", "progress", "trajectory", "samples")
@@ -24,7 +26,7 @@ def test_the_measured_defaults_and_the_contract():
 @pytest.mark.parametrize("field, value, message", [
     ("sample_steps", 0, "--sample-steps must be at least 1, got 0"),
     ("objective", "score", "--objective must be one of flow, ddpm"),
-    ("solver", "rk4", "--solver must be one of euler, heun"),
+    ("solver", "rk4", "--solver must be one of euler, heun, ddim"),
     ("width", 4, "--width must be at least 8"),
 ])
 def test_bad_settings_are_refused_by_name(field, value, message):

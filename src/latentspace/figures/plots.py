@@ -134,7 +134,9 @@ def plot_image_rows(rows: list[np.ndarray], row_labels: list[str], title: str, p
     reconstructions...); each image drawn at `image_inches` of its size."""
     ncol = max(len(r) for r in rows)
     inches = image_inches(max(image_size(r) for r in rows if len(r)))
-    fig, axes = plt.subplots(len(rows), ncol, figsize=(ncol * inches, len(rows) * inches + 0.5), squeeze=False)
+    height = len(rows) * inches + 0.5
+    fig, axes = plt.subplots(len(rows), ncol, figsize=(ncol * inches, height), squeeze=False)
+    fig.subplots_adjust(top=max(0.88, 1 - 0.5 / height))  # many rows: half an inch for the title, not 12 %
     for i, row in enumerate(rows):
         for j in range(ncol):
             ax = axes[i][j]

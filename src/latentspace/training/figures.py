@@ -229,7 +229,9 @@ class Samples(RunFigure):
 class Trajectory(RunFigure):
     """trajectory.png: one fixed batch of noise carried to images by the model's sampling ODE (`trajectory(z,
     times)`), shown at t = 1 (noise), 0.75, 0.5, 0.25 and 0 (the sample): the state x_t, and under it the
-    model's estimate of the finished image at that time."""
+    model's estimate of the finished image at that time. What to look for: the estimates settle on an item of
+    clothing early (by t = 0.75 the kind is chosen) and only sharpen after; an estimate that still changes
+    kind late, or a final row noisier than its estimate above, says the solve needs more steps."""
 
     TIMES = (1.0, 0.75, 0.5, 0.25, 0.0)
 
@@ -241,8 +243,11 @@ class Trajectory(RunFigure):
         states, estimates = model.trajectory(z, list(self.TIMES))
         rows, labels = [], []
         for t, x, x0 in zip(self.TIMES, states, estimates):
-            rows += [to_uint8(x), to_uint8(x0)]
-            labels += [f"x at t = {t:g}", "its image\nestimate"]
+            rows.append(to_uint8(x))
+            labels.append(f"x at t = {t:g}" if t else "the sample\n(t = 0)")
+            if t:  # at t = 0 the estimate is the sample itself
+                rows.append(to_uint8(x0))
+                labels.append("its image\nestimate")
         return [plot_image_rows(rows, labels, f"{model.title()}: from noise (t = 1) to image (t = 0)",
                                 self.run.figures / "trajectory.png")]
 
