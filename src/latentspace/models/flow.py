@@ -200,7 +200,11 @@ class Flow(LatentModel):
             a_t, b_t = self.coefficients(t_[:1])
             a_s, b_s = self.coefficients(torch.full((1,), s, device=x.device))
             eps = self.predict(net, x, t_)
-            x0 = ((x - b_t * eps) / a_t).clamp(-1, 1)  # DDIM's clip_sample: the images live in [-1, 1]
+            x0 = ((x - b_t * eps) / a_t).clamp(-1, 1)  # the images live in [-1, 1]
+            if t > 0:
+                # and ε re-derived from the clipped x̂0 (diffusers' use_clipped_model_output): FID 17.9 against 28.2
+                # with the network's ε and 22.7 without clipping (20 steps, width 16, 36k images, 500 samples)
+                eps = (x - a_t * x0) / b_t
             return a_s * x0 + b_s * eps
         v = self.predict(net, x, t_)
         x_s = x + (s - t) * v  # Euler
