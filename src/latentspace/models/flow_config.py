@@ -55,7 +55,10 @@ SPEC = ModelSpec(
     objective="fid",    # its loss says little about its samples
     monitor=None,       # no validation pass: the checkpoint kept is the last one
     latent_field=None,  # the latent is a noise image of the data's shape, set by no config field
-    train_defaults={"batch_size": 128, "epochs": 20},
+    # batch 128 / 64 / 32, the same 36k images (width 16, lr 2e-3, 1 thread): FID 4.74 / 3.82 / 3.51 at 6 Heun
+    # steps, at 228 / 224 / 200 images/s; 64 keeps most of the gain at longer budgets' less noisy gradients (lr 4e-3
+    # at 128: 5.41; lr 1e-3 at 64: 4.29 at 20 Euler steps against 3.97)
+    train_defaults={"batch_size": 64, "epochs": 20},
     figures=("step_losses", "progress", "trajectory", "samples"),
     loss_label="MSE",
     search_space={"lr": ("float", 1e-4, 1e-2, True), "width": ("int", 16, 64, True),
