@@ -115,7 +115,7 @@ def plot(budgets: list[float], results: dict, path: Path, threads: int, n: int) 
         fids = [r["fid"] for r in results[kind]]
         cost = results[kind][-1]["s_per_1000_samples"]
         ax.plot(budgets, fids, "-o", color=f"C{i}", label=f"{names[kind]} ({cost:.2g} s per 1,000 samples)")
-    import matplotlib.ticker as ticker
+    from matplotlib import ticker
 
     ax.set_xscale("log")
     ax.set_yscale("log")

@@ -202,9 +202,9 @@ def test_a_nan_loss_stops_training_in_one_line_and_keeps_the_last_good_checkpoin
     real_loss = Flow.loss
     calls = {"n": 0}
 
-    def loss_turning_nan(self, x):
+    def loss_turning_nan(self, x, labels=None):
         calls["n"] += 1
-        loss = real_loss(self, x)
+        loss = real_loss(self, x, labels)
         return loss * float("nan") if calls["n"] >= 2 else loss
 
     monkeypatch.setattr(Flow, "loss", loss_turning_nan)
@@ -241,3 +241,81 @@ def test_sampling_in_chunks_gives_the_same_images(toy_model, monkeypatch):
     whole = toy_model.decode(z)
     monkeypatch.setattr(Flow, "chunk", 2)  # 2 + 2 + 1
     assert torch.allclose(toy_model.decode(z), whole, atol=1e-5)
+
+
+# ---------------------------------------------------------------------------------------------- classes and guidance
+
+def two_class_images(n: int = 64, size: int = 16, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Class 0: a bright square in the top half; class 1: in the bottom half."""
+    g = torch.Generator().manual_seed(seed)
+    labels = torch.arange(n) % 2
+    x = torch.zeros(n, 1, size, size)
+    for i, c in enumerate(torch.randint(0, size - 6, (n,), generator=g).tolist()):
+        top = 0 if labels[i] == 0 else size // 2 + 1
+        x[i, :, top:top + 6, c:c + 6] = 1.0
+    return x, labels
+
+
+def test_a_conditional_model_embeds_classes_plus_no_class():
+    model = Flow(tiny(conditional=True), (1, 16, 16), num_classes=10)
+    assert model.conditional and model.net.class_embedding.num_embeddings == 11  # index 10: no class
+    assert Flow(tiny(), (1, 16, 16), num_classes=10).num_classes == 0  # classes of the data it does not use
+    z = model.prior_latents(3)
+    assert model.decode(z, torch.tensor([0, 5, 9])).shape == (3, 1, 16, 16)
+    assert model.encode(torch.rand(2, 1, 16, 16), torch.tensor([1, 2])).shape == (2, 1, 16, 16)
+
+
+def test_label_dropout_replaces_a_tenth_of_the_labels_by_no_class():
+    model = Flow(tiny(conditional=True), (1, 16, 16), num_classes=10)
+    torch.manual_seed(0)
+    labels = torch.randint(0, 10, (20000,))
+    dropped = model.drop_labels(labels)
+    gone = dropped == 10
+    assert abs(float(gone.float().mean()) - 0.1) < 0.01 and torch.equal(dropped[~gone], labels[~gone])
+
+
+def test_guidance_mixes_the_conditional_and_the_unconditional_prediction():
+    torch.manual_seed(0)
+    model = Flow(tiny(conditional=True, guidance=3.0), (1, 16, 16), num_classes=4).eval()
+    with torch.no_grad():
+        for p in model.net_ema.class_embedding.parameters():
+            p.normal_()  # make the classes matter
+        x, t, labels = torch.randn(3, 1, 16, 16), torch.full((3,), 0.5), torch.tensor([0, 1, 3])
+        cond = model.predict(model.net_ema, x, t, labels)
+        uncond = model.predict(model.net_ema, x, t, torch.full_like(labels, 4))
+        assert torch.allclose(model.guided(x, t, labels), uncond + 3.0 * (cond - uncond), atol=1e-5)
+        model.config.guidance = 1.0
+        assert torch.allclose(model.guided(x, t, labels), cond, atol=1e-6)
+
+
+@pytest.mark.parametrize("build, classes, labels, message", [
+    ({"guidance": 2.0}, 10, None, "--guidance steers a class-conditional run"),
+    ({"conditional": True}, 0, None, "at least two classes"),
+    ({}, 10, [0, 1], "trained without classes: it takes no class"),
+    ({"conditional": True}, 10, None, "class-conditional: give the classes"),
+    ({"conditional": True}, 10, [0, 10], "class indices in 0..9"),
+])
+def test_class_mistakes_are_refused(build, classes, labels, message):
+    with pytest.raises(LatentspaceError, match=message):
+        model = Flow(tiny(**build), (1, 16, 16), num_classes=classes)
+        model.decode(model.prior_latents(2), None if labels is None else torch.tensor(labels))
+
+
+def test_guided_samples_land_in_the_asked_class():
+    torch.manual_seed(0)
+    model = Flow(tiny(conditional=True, lr=3e-3, ema_decay=0.9, guidance=2.0), (1, 16, 16), num_classes=2)
+    x, labels = two_class_images()
+    opt = model.configure_optimizers()
+    g = torch.Generator().manual_seed(0)
+    for _ in range(150):
+        i = torch.randint(0, len(x), (16,), generator=g)
+        loss = model.loss(x[i] * 2 - 1, model.drop_labels(labels[i]))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        model.on_train_batch_end(None, None, 0)
+    model.eval()
+    asked = torch.arange(16) % 2
+    images = model.sample(16, torch.Generator().manual_seed(1), labels=asked)
+    top, bottom = images[:, :, :8].mean((1, 2, 3)), images[:, :, 8:].mean((1, 2, 3))
+    assert torch.equal((bottom > top).long(), asked)

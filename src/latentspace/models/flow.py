@@ -36,7 +36,7 @@ import torch.nn.functional as F
 
 from latentspace.errors import LatentspaceError
 from latentspace.models.base import STUDY_SHAPE, LatentModel
-from latentspace.models.flow_config import DEFAULT_SOLVER, DEFAULT_TIME_SAMPLING, FlowConfig
+from latentspace.models.flow_config import DEFAULT_GUIDANCE, DEFAULT_SOLVER, DEFAULT_TIME_SAMPLING, FlowConfig
 from latentspace.models.nets import check_image_shape
 from latentspace.models.optim import ema_update, make_optimizer
 
@@ -99,7 +99,12 @@ class Flow(LatentModel):
         if not 0.0 <= config.ema_decay < 1.0:
             raise LatentspaceError(f"--ema-decay must be in [0, 1), got {config.ema_decay}")
         check_solver(config)
-        self.num_classes = int(num_classes)
+        self.num_classes = int(num_classes) if config.conditional else 0
+        if config.conditional and self.num_classes < 2:
+            raise LatentspaceError("--conditional needs labelled data with at least two classes")
+        if config.guidance is not None and not self.num_classes:
+            raise LatentspaceError("--guidance steers a class-conditional run (trained with --conditional); "
+                                   "this one was trained without classes")
         self.net = unet(config, self.image_shape, self.num_classes)
         self.net_ema = copy.deepcopy(self.net).requires_grad_(False)  # what samples are drawn with
         self.register_buffer("ema_steps", torch.zeros((), dtype=torch.long))
@@ -132,16 +137,44 @@ class Flow(LatentModel):
     def progress_latents(self) -> torch.Tensor:
         return self.fixed_noise
 
+    @property
+    def conditional(self) -> bool:
+        return self.num_classes > 0
+
+    @property
+    def guidance(self) -> float:
+        """Classifier-free guidance weight w: the prediction is u + w·(c - u), u without a class, c with it."""
+        return DEFAULT_GUIDANCE if self.config.guidance is None else self.config.guidance
+
+    def class_labels(self, labels, n: int) -> torch.Tensor | None:
+        """The labels a conditional model needs (n class indices on its device), None for an unconditional one."""
+        if not self.conditional:
+            if labels is not None:
+                raise LatentspaceError("this flow model was trained without classes: it takes no class")
+            return None
+        if labels is None:
+            raise LatentspaceError(f"this flow model is class-conditional: give the classes (0..{self.num_classes - 1})")
+        labels = torch.as_tensor(labels, dtype=torch.long).reshape(-1).to(self.device)
+        if len(labels) != n or (len(labels) and not 0 <= int(labels.min()) <= int(labels.max()) < self.num_classes):
+            raise LatentspaceError(f"{n} class indices in 0..{self.num_classes - 1} expected")
+        return labels
+
     @torch.no_grad()
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
+    def decode(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Noise images (n x C x H x W, or flattened n x C*H*W) -> images in [0, 1], by the ODE solve t = 1 -> 0."""
-        x = self.solve(z.reshape(len(z), *self.image_shape).to(self.device, torch.float32), 1.0, 0.0)
+        labels = self.class_labels(labels, len(z))
+        x = self.solve(z.reshape(len(z), *self.image_shape).to(self.device, torch.float32), 1.0, 0.0, labels=labels)
         return x.add_(1).mul_(0.5).clamp_(0, 1)
 
     @torch.no_grad()
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
+    def encode(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Images in [0, 1] -> their noise (n x C x H x W), by the backward solve t = 0 -> 1."""
-        return self.solve(x.to(self.device, torch.float32) * 2 - 1, 0.0, 1.0)
+        labels = self.class_labels(labels, len(x))
+        return self.solve(x.to(self.device, torch.float32) * 2 - 1, 0.0, 1.0, labels=labels)
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None, labels=None) -> torch.Tensor:
+        return self.decode(self.prior_latents(n, generator).to(self.device), labels)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.decode(z)
@@ -157,27 +190,44 @@ class Flow(LatentModel):
         alpha_bar = alpha_bar.clamp(ALPHA_BAR_MIN, 1.0)
         return alpha_bar.sqrt(), (1 - alpha_bar).sqrt()
 
-    def predict(self, net, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        """The network's output (flow: velocity, ddpm: ε) for x_t at times t (one per image)."""
+    def predict(self, net, x: torch.Tensor, t: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """The network's output (flow: velocity, ddpm: ε) for x_t at times t (one per image), of classes `labels`
+        (index num_classes: no class)."""
         h, w = x.shape[-2:]
         if self.pad:
             x = F.pad(x, (0, self.pad, 0, self.pad), mode="reflect")
-        out = net(x, t * TIME_SCALE).sample
+        out = net(x, t * TIME_SCALE, class_labels=labels).sample
         return out[..., :h, :w]
+
+    def guided(self, x: torch.Tensor, t: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        """The EMA network's prediction, with classifier-free guidance for a conditional model: one call on the
+        batch twice over, with its classes and without (w = 1: the conditional prediction alone)."""
+        if labels is None:
+            return self.predict(self.net_ema, x, t)
+        w = self.guidance
+        if w == 1.0:
+            return self.predict(self.net_ema, x, t, labels)
+        both = self.predict(self.net_ema, torch.cat([x, x]), torch.cat([t, t]),
+                            torch.cat([labels, torch.full_like(labels, self.num_classes)]))
+        cond, uncond = both.chunk(2)
+        return uncond + w * (cond - uncond)
 
     # ------------------------------------------------------------------ sampling: the ODE solve
 
     def time_grid(self, t_from: float, t_to: float, steps: int) -> list[float]:
         return torch.linspace(t_from, t_to, steps + 1, dtype=torch.float64).tolist()
 
-    def solve(self, x: torch.Tensor, t_from: float, t_to: float, steps: int | None = None) -> torch.Tensor:
+    def solve(self, x: torch.Tensor, t_from: float, t_to: float, steps: int | None = None,
+              labels: torch.Tensor | None = None) -> torch.Tensor:
         """x at time t_from carried to t_to (either direction) in `steps` steps (default: sample_steps), a chunk
         of images at a time (`chunk`)."""
         grid = self.time_grid(t_from, t_to, steps or self.config.sample_steps)
         out = []
-        for part in x.split(self.chunk):
+        chunk = self.chunk if labels is None or self.guidance == 1.0 else max(1, self.chunk // 2)
+        for i, part in enumerate(x.split(chunk)):
+            part_labels = None if labels is None else labels[i * chunk:(i + 1) * chunk]
             for t, s in itertools.pairwise(grid):
-                part = self.step(part, t, s)
+                part = self.step(part, t, s, part_labels)
             out.append(part)
         return torch.cat(out) if len(out) != 1 else out[0]
 
@@ -192,41 +242,42 @@ class Flow(LatentModel):
         _, h, w = self.image_shape
         return max(8, 1_600_000 // (self.config.width * (h + self.pad) * (w + self.pad)))
 
-    def step(self, x: torch.Tensor, t: float, s: float) -> torch.Tensor:
+    def step(self, x: torch.Tensor, t: float, s: float, labels: torch.Tensor | None = None) -> torch.Tensor:
         """One deterministic step from time t to time s, with the EMA weights."""
-        net, n = self.net_ema, len(x)
+        n = len(x)
         t_ = torch.full((n,), t, device=x.device)
         if self.config.objective == "ddpm":  # DDIM (η = 0): predict ε and x̂0, put them back together at s
             a_t, b_t = self.coefficients(t_[:1])
             a_s, b_s = self.coefficients(torch.full((1,), s, device=x.device))
-            eps = self.predict(net, x, t_)
+            eps = self.guided(x, t_, labels)
             x0 = ((x - b_t * eps) / a_t).clamp(-1, 1)  # the images live in [-1, 1]
             if t > 0:
                 # and ε re-derived from the clipped x̂0 (diffusers' use_clipped_model_output): FID 17.9 against 28.2
                 # with the network's ε and 22.7 without clipping (20 steps, width 16, 36k images, 500 samples)
                 eps = (x - a_t * x0) / b_t
             return a_s * x0 + b_s * eps
-        v = self.predict(net, x, t_)
+        v = self.guided(x, t_, labels)
         x_s = x + (s - t) * v  # Euler
         if solver_of(self.config) == "euler" or s == 0.0:
             # Heun's correction needs the slope at s, and at the image end (t = 0) the network's velocity is
             # E[ε - x | x] = -x, no tangent of any path: the last step is an Euler step, as in EDM (Karras 2022)
             return x_s
-        return x + (s - t) * 0.5 * (v + self.predict(net, x_s, torch.full((n,), s, device=x.device)))
+        return x + (s - t) * 0.5 * (v + self.guided(x_s, torch.full((n,), s, device=x.device), labels))
 
     @torch.no_grad()
-    def trajectory(self, z: torch.Tensor, times: list[float]) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    def trajectory(self, z: torch.Tensor, times: list[float], labels=None) -> tuple[list, list]:
         """The solve from noise z (t = 1) through `times` (descending, ending at 0): the state x_t and the
         network's estimate of the finished image x̂0 at each, both in [0, 1] (for the trajectory figure)."""
+        labels = self.class_labels(labels, len(z))
         x = z.reshape(len(z), *self.image_shape).to(self.device, torch.float32)
         states, estimates, t_prev = [], [], 1.0
         per_unit = self.config.sample_steps  # steps per unit of time, as the sampler takes them
         for t in times:
             if t < t_prev:
-                x = self.solve(x, t_prev, t, max(1, round(per_unit * (t_prev - t))))
+                x = self.solve(x, t_prev, t, max(1, round(per_unit * (t_prev - t))), labels)
             t_prev = t
             tt = torch.full((len(x),), float(t), device=x.device)
-            out = self.predict(self.net_ema, x, tt)
+            out = self.guided(x, tt, labels)
             a, b = self.coefficients(tt.view(-1, 1, 1, 1))
             x0 = x - tt.view(-1, 1, 1, 1) * out if self.config.objective == "flow" else (x - b * out) / a
             states.append(x.add(1).mul(0.5).clamp(0, 1))
@@ -240,17 +291,24 @@ class Flow(LatentModel):
             return torch.rand(n, device=device)
         return torch.sigmoid(torch.randn(n, device=device))
 
-    def loss(self, x: torch.Tensor) -> torch.Tensor:
-        """The objective's MSE on a batch of images in [-1, 1], at random times and noise."""
+    def drop_labels(self, labels: torch.Tensor) -> torch.Tensor:
+        """Classifier-free guidance's training: `label_dropout` of the labels become "no class" (index
+        num_classes), so that one network learns both predictions."""
+        dropped = torch.rand(len(labels), device=labels.device) < self.config.label_dropout
+        return torch.where(dropped, torch.full_like(labels, self.num_classes), labels)
+
+    def loss(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """The objective's MSE on a batch of images in [-1, 1], at random times and noise (labels: their classes,
+        for a conditional model, already dropped where they should be)."""
         t = self.draw_times(len(x), x.device)
         eps = torch.randn_like(x)
         a, b = self.coefficients(t.view(-1, 1, 1, 1))
         target = eps - x if self.config.objective == "flow" else eps
-        return F.mse_loss(self.predict(self.net, a * x + b * eps, t), target)
+        return F.mse_loss(self.predict(self.net, a * x + b * eps, t, labels), target)
 
     def training_step(self, batch, batch_idx):
         x = batch[0] * 2 - 1
-        loss = self.loss(x)
+        loss = self.loss(x, self.drop_labels(batch[1].long()) if self.conditional else None)
         self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(x))
         return {"loss": loss}  # the finite-loss guard and the per-step loss figure read it
 

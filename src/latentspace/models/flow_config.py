@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from latentspace.config import option
+from latentspace.errors import LatentspaceError
 from latentspace.models.spec import ModelSpec
 
 OBJECTIVES = ("flow", "ddpm")
@@ -15,6 +16,16 @@ SOLVERS = ("euler", "heun", "ddim")
 DEFAULT_SOLVER = {"flow": "heun", "ddpm": "ddim"}
 DEFAULT_TIME_SAMPLING = {"flow": "logit-normal", "ddpm": "uniform"}
 TIME_SAMPLING = ("logit-normal", "uniform")
+
+
+DEFAULT_GUIDANCE = 2.0
+
+
+def _fraction(flag: str):
+    def check(value) -> None:
+        if value is not None and not 0.0 <= value < 1.0:
+            raise LatentspaceError(f"{flag} must be in [0, 1), got {value}")
+    return check
 
 
 @dataclass
@@ -42,6 +53,12 @@ class FlowConfig:
     sample_steps: int = option(6, "steps of the sampling ODE solve (and of encode's backward solve)", minimum=1)
     solver: str = option(None, "ODE solver: euler (1 network call a step) or heun (2, the last one 1) for flow; "
                                "ddim for ddpm (default: heun for flow, ddim for ddpm)", choices=SOLVERS)
+    conditional: bool = option(False, "condition on the data's classes (class embeddings; classifier-free "
+                                      "guidance: `generate --class K --guidance W`)")
+    label_dropout: float = option(0.1, "fraction of training labels replaced by 'no class' (conditional)",
+                                  minimum=0.0, check=_fraction("--label-dropout"))
+    guidance: float = option(None, f"classifier-free guidance weight w of a conditional run (1: none; default: "
+                                   f"{DEFAULT_GUIDANCE})", minimum=0.0)
     progress_images: int = option(64, "images of the fixed-noise grid drawn after every epoch", minimum=1)
 
 
