@@ -153,7 +153,8 @@ class Flow(LatentModel):
                 raise LatentspaceError("this flow model was trained without classes: it takes no class")
             return None
         if labels is None:
-            raise LatentspaceError(f"this flow model is class-conditional: give the classes (0..{self.num_classes - 1})")
+            raise LatentspaceError(f"this flow model is class-conditional: give the classes "
+                                   f"(0..{self.num_classes - 1})")
         labels = torch.as_tensor(labels, dtype=torch.long).reshape(-1).to(self.device)
         if len(labels) != n or (len(labels) and not 0 <= int(labels.min()) <= int(labels.max()) < self.num_classes):
             raise LatentspaceError(f"{n} class indices in 0..{self.num_classes - 1} expected")
@@ -309,7 +310,7 @@ class Flow(LatentModel):
     def training_step(self, batch, batch_idx):
         x = batch[0] * 2 - 1
         loss = self.loss(x, self.drop_labels(batch[1].long()) if self.conditional else None)
-        self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(x))
+        self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(x), sync_dist=True)
         return {"loss": loss}  # the finite-loss guard and the per-step loss figure read it
 
     def on_train_batch_end(self, outputs, batch, batch_idx):
