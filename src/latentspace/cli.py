@@ -67,11 +67,13 @@ def dataclass_from_args(cls, args, defaults=None):
 def build_parser() -> argparse.ArgumentParser:
     from latentspace.analysis.projection import METHODS
     from latentspace.commands.options import GENERATE_MODES, SPLITS, BetaSweepConfig
+    from latentspace.commands.runs import SORT_KEYS as RUN_COLUMNS
     from latentspace.commands.study.presets import PRESETS
     from latentspace.data.registry import dataset_arg
     from latentspace.models import MODELS
     from latentspace.models.probe_config import ClassifyConfig, ProbeConfig
     from latentspace.models.vae_config import VAEConfig
+    from latentspace.samplers import SAMPLERS
     from latentspace.training.config import TrainConfig
 
     p = _Parser(prog="latentspace", description="Train, measure and explore generative models on small images.")
@@ -137,6 +139,10 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--no-download", dest="download", action="store_false",
                     help="never download the dataset (with --samples)")
     _data_shape_flags(ev)
+    _sampler_flags(ev, "the samples scored")
+    ev.add_argument("--no-floor", dest="floor", action="store_false",
+                    help="skip the floor (the same metrics of reconstructed training images, which no sampler can "
+                         "beat) that a model with an encoder is scored beside")
     ev.add_argument("--features", default="ours", choices=("ours", "inception"),
                     help="the feature space of the sample metrics: ours (our metric network: FID, KID, precision, "
                          "recall, class spread) or inception (FID and KID in InceptionV3 pool features, the "
@@ -173,9 +179,25 @@ def build_parser() -> argparse.ArgumentParser:
     ge.add_argument("--from", dest="src", type=int, default=0, metavar="K", help="interpolate: first test image (default: 0)")
     ge.add_argument("--to", dest="dst", type=int, default=1, metavar="L", help="interpolate: last test image (default: 1)")
     ge.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    ge.add_argument("--out", help="FILE.png (a labelled figure) or FILE.npy (N x 28 x 28 uint8 images); "
-                                  "default: RUN/figures/generate-MODE.png")
+    ge.add_argument("--ends", choices=("images", "samples"),
+                    help="interpolate: between two test images (--from, --to; the default with an encoder) or two "
+                         "samples drawn with --seed (the default without one)")
+    _sampler_flags(ge, "prior samples (and interpolate --ends samples)")
+    ge.add_argument("--class", dest="label", metavar="NAME|INDEX",
+                    help="a conditional run: draw this class (default: every class in turn; walks from a test image "
+                         "keep its class)")
+    ge.add_argument("--out", help="FILE.png (a labelled figure) or FILE.npy (the images as uint8: N x H x W grey, "
+                                  "N x H x W x 3 colour); default: RUN/figures/generate-MODE.png")
     ge.set_defaults(func=cmd_generate)
+
+    fp = sub.add_parser("fit-prior", help="fit a learned prior over a run's codes, kept in RUN/samplers/KIND "
+                                          "(then --sampler KIND in generate, evaluate, explore)")
+    fp.add_argument("run", help="run directory of a model with an encoder")
+    fp.add_argument("--kind", default="flow", choices=tuple(n for n, s in SAMPLERS.items() if s.saved),
+                    help="which sampler to fit (default: flow)")
+    fp.add_argument("--minutes", type=float, help="time budget of a learned prior's fit (default: the sampler's own, "
+                                                  "3 minutes for flow); more buys a closer fit")
+    fp.set_defaults(func=cmd_fit_prior)
 
     fn = sub.add_parser("feature-net", help="train the classifier whose features FID/KID/precision/recall use")
     fn.add_argument("--dataset", default="fashion-mnist", type=dataset_arg)
@@ -220,6 +242,15 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--progress", action="store_true", help="show each training's progress bar")
     st.set_defaults(func=cmd_study)
 
+    rn = sub.add_parser("runs", help="a table of the run directories under DIR: kind, data, latent, epochs, time, "
+                                     "metrics; unfinished and damaged runs marked")
+    rn.add_argument("dir", nargs="?", default="runs", metavar="DIR", help="searched recursively (default: runs)")
+    rn.add_argument("--sort", metavar="METRIC", choices=RUN_COLUMNS,
+                    help=f"best first (lowest; highest precision and recall), runs without it last: "
+                         f"{', '.join(RUN_COLUMNS)} (default: by path)")
+    rn.add_argument("--json", action="store_true", help="print a JSON list, one object a run")
+    rn.set_defaults(func=cmd_runs)
+
     ex = sub.add_parser("explore", help="a local web page: click the latent map, move sliders, see the decoder answer")
     ex.add_argument("runs", nargs="+", metavar="RUN", help="run directories (several: a run switcher)")
     ex.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
@@ -227,6 +258,39 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--limit-test", type=int, help="map only the first N test images")
     ex.set_defaults(func=cmd_explore)
     return p
+
+
+def _sampler_flags(parser, what: str) -> None:
+    """--sampler, and one flag per sampling setting any model declares (`spec.sampling_options`): e.g. the ODE
+    steps of a flow model; a setting the run's model does not have is refused, never ignored."""
+    from latentspace.models import MODELS
+    from latentspace.samplers import SAMPLERS
+
+    parser.add_argument("--sampler", choices=tuple(SAMPLERS),
+                        help=f"how {what} are drawn: " + "; ".join(f"{n}: {s.summary}" for n, s in SAMPLERS.items())
+                        + " (default: the model's own: its prior, else gmm)")
+    seen = set()
+    for spec in MODELS.values():
+        fields = {f.name: f for f in dataclasses.fields(spec.config_cls)}
+        for name in spec.sampling_options:
+            if name in seen:
+                continue
+            seen.add(name)
+            f = fields[name]
+            tp = _TYPES.get(getattr(f.type, "__name__", str(f.type)), f.type)
+            parser.add_argument(flag_name(name), dest=name, type=tp if tp is not bool else None, default=None,
+                                choices=f.metadata.get("choices"),
+                                help=f"{f.metadata.get('help', '')} (sampling setting of: "
+                                     f"{', '.join(k for k, s in MODELS.items() if name in s.sampling_options)}; "
+                                     f"default: the run's own)")
+
+
+def _sampling(args) -> dict:
+    """The sampling settings the user set (see `_sampler_flags`)."""
+    from latentspace.models import MODELS
+
+    names = {name for spec in MODELS.values() for name in spec.sampling_options}
+    return {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
 
 
 def _data_shape_flags(parser) -> None:
@@ -321,6 +385,9 @@ def cmd_evaluate(args) -> int:
                                            ("--image-size", args.image_size), ("--channels", args.channels),
                                            ("--no-download", None if args.download else True))
                   if value is not None]
+    if args.samples and (args.sampler or _sampling(args)):
+        raise LatentspaceError("--sampler and sampling settings choose how a run's samples are drawn; --samples "
+                               "scores a file of images as it is")
     if args.run is not None and data_flags:
         raise LatentspaceError(f"{', '.join(data_flags)}: a run is scored on the data it was trained on (its "
                                f"config.json); these go with --samples")
@@ -329,7 +396,8 @@ def cmd_evaluate(args) -> int:
                                    features=args.features, data_dir=args.data_dir, download=args.download,
                                    image_size=args.image_size, channels=args.channels)
     else:
-        results = evaluate_run(args.run, n=args.n, features=args.features)
+        results = evaluate_run(args.run, n=args.n, features=args.features, sampler=args.sampler,
+                               sampling=_sampling(args), floor=args.floor, log=_stderr)
     if args.json:
         print(json.dumps(results, indent=2))
     else:
@@ -452,9 +520,33 @@ def cmd_generate(args) -> int:
 
     out = check_out(args.out or default_out(args.run, args.mode, args.dims))
     r = generate_run(args.run, args.mode, dims=args.dims, steps=args.steps, image=args.image, bounds=args.bounds,
-                     n=args.n, src=args.src, dst=args.dst, seed=args.seed)
+                     n=args.n, src=args.src, dst=args.dst, seed=args.seed, sampler=args.sampler, label=args.label,
+                     sampling=_sampling(args), ends=args.ends, log=_stderr)
     out = write_generated(r, out)
     print(f"{len(r['images'])} images: {out}")
+    return 0
+
+
+def cmd_fit_prior(args) -> int:
+    from latentspace.commands.fit_prior import fit_prior
+
+    result = fit_prior(args.run, args.kind, minutes=args.minutes, log=_stderr)
+    print(f"{result['title']}: fitted on {result['n_codes']} training codes in {result['fit_seconds']} s; "
+          f"kept in {result['path']}")
+    print(f"use it: latentspace generate {args.run} --mode prior --sampler {args.kind}; "
+          f"latentspace evaluate {args.run} --sampler {args.kind}")
+    return 0
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def cmd_runs(args) -> int:
+    from latentspace.commands.runs import format_table, list_runs
+
+    rows = list_runs(args.dir, sort=args.sort)
+    print(json.dumps(rows, indent=2) if args.json else format_table(rows, args.dir))
     return 0
 
 

@@ -1,11 +1,13 @@
 """Run directories: the only thing later steps need from training.
 
 runs/NAME/
-  config.json     model kind and config, training config, seed, dataset, versions, git commit
+  config.json     model kind and config, training config, seed, dataset, image shape, class count (of a
+                  conditional model), the parent run (of a second stage), versions, git commit
   checkpoints/    last.ckpt and best.ckpt (Lightning); weights load with weights_only=True
   metrics.csv     one row per epoch
   figures/        loss.png, reconstructions.png, ...
   summary.json    written last: a run without it is unfinished
+  samplers/NAME/  samplers fitted on its codes (latentspace.samplers.store)
 """
 from __future__ import annotations
 
@@ -107,14 +109,21 @@ class Run:
     def summary(self) -> dict:
         return read_json(self.summary_file)
 
+    @property
+    def parent(self) -> "Run | None":
+        """The run this one was trained from (a second stage records it), or None."""
+        parent = self.config().get("parent")
+        return Run(Path(parent)) if parent else None
 
-def default_run_path(kind: str, latent_dim: int, root: str | os.PathLike = "runs") -> Path:
+
+def default_run_path(stem: str, root: str | os.PathLike = "runs") -> Path:
+    """runs/STEM-TIMESTAMP (STEM: `ModelSpec.run_name`, e.g. "ae-z20"), never an existing directory."""
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    path = Path(root) / f"{kind}-z{latent_dim}-{stamp}"
+    path = Path(root) / f"{stem}-{stamp}"
     i = 1
     while path.exists():
         i += 1
-        path = Path(root) / f"{kind}-z{latent_dim}-{stamp}-{i}"
+        path = Path(root) / f"{stem}-{stamp}-{i}"
     return path
 
 
@@ -137,16 +146,28 @@ def open_run(path: str | os.PathLike, finished: bool = True) -> Run:
     return run
 
 
-def model_from_config(cfg: dict):
-    """A fresh model of the kind and config recorded in a run's config.json."""
-    from latentspace.config import config_from_dict
+def model_from_config(cfg: dict, sampling: dict | None = None):
+    """A fresh model of the kind, config and class count recorded in a run's config.json, with `sampling`
+    (settings the spec lists in `sampling_options`, e.g. ODE steps) replacing the recorded ones."""
+    from latentspace.config import config_from_dict, validate_config
     from latentspace.models import MODELS
 
     spec = MODELS.get(cfg.get("model"))
     if spec is None:
-        raise LatentspaceError(f"unknown model kind {cfg.get('model')!r} in run config")
-    config = config_from_dict(spec.config_cls, cfg.get("model_config", {}))
-    return spec.build(config, cfg.get("image_shape", (1, 28, 28)))  # runs from before image shapes: Fashion-MNIST's
+        raise LatentspaceError(f"unknown model kind {cfg.get('model')!r} in run config (a model from another "
+                               f"package? install it: models register through the latentspace.models entry points)")
+    sampling = {k: v for k, v in (sampling or {}).items() if v is not None}
+    foreign = sorted(set(sampling) - set(spec.sampling_options))
+    if foreign:
+        from latentspace.config import flag_name
+
+        raise LatentspaceError(f"{', '.join(map(flag_name, foreign))}: a {spec.title} has no such sampling setting"
+                               + (f" (it has {', '.join(map(flag_name, spec.sampling_options))})"
+                                  if spec.sampling_options else ""))
+    config = config_from_dict(spec.config_cls, {**cfg.get("model_config", {}), **sampling})
+    validate_config(config)
+    # runs from before image shapes: Fashion-MNIST's; from before classes: unconditional
+    return spec.build(config, cfg.get("image_shape", (1, 28, 28)), cfg.get("num_classes", 0))
 
 
 def load_weights(path: Path) -> dict:
@@ -160,10 +181,11 @@ def load_weights(path: Path) -> dict:
     return ckpt.get("state_dict", ckpt)
 
 
-def load_run(path: str | os.PathLike, checkpoint: str = "best", finished: bool = True):
-    """(model in eval mode, Run) for every later step: embed, generate, evaluate, classify, explore."""
+def load_run(path: str | os.PathLike, checkpoint: str = "best", finished: bool = True, sampling: dict | None = None):
+    """(model in eval mode, Run) for every later step: embed, generate, evaluate, classify, explore.
+    `sampling` overrides the model's sampling settings for this use (see `model_from_config`)."""
     run = open_run(path, finished=finished)
-    model = model_from_config(run.config())
+    model = model_from_config(run.config(), sampling)
     ckpt = run.checkpoint(checkpoint)
     if not ckpt.is_file():
         raise LatentspaceError(f"{path}: no checkpoint in {run.checkpoints}")
@@ -172,4 +194,5 @@ def load_run(path: str | os.PathLike, checkpoint: str = "best", finished: bool =
         raise LatentspaceError(f"{ckpt}: checkpoint lacks {len(missing)} weights of the model, e.g. {missing[0]}")
     model.eval()
     model.run = run
+    model.checkpoint_file = ckpt  # what its fitted samplers are keyed by (samplers.store)
     return model, run

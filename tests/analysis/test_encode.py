@@ -29,7 +29,8 @@ def test_an_encoder_without_a_posterior_gives_its_codes_and_a_gan_none(tiny_ae_r
     model, _ = load_run(tiny_ae_run.path)
     images = fake_test_set(10)
     codes = encode_images(model, images)
-    assert set(codes) == {"latent"} and codes["latent"].shape == (10, 4)
+    assert set(codes) == {"latent", "vector"} and codes["latent"].shape == (10, 4)
+    assert codes["vector"] is codes["latent"]  # a code is its own vector
     with pytest.raises(LatentspaceError, match="needs an encoder, and a Fake GAN model has none"):
         encode_images(FakeGAN(), images)
     with pytest.raises(LatentspaceError, match="a latent map needs an encoder"):

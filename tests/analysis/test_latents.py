@@ -91,9 +91,12 @@ def test_traversal_codes_vary_one_dimension_per_row():
 
 class _Dim1Decoder(torch.nn.Module):
     """A "model" whose image has every pixel at its code's dimension 1 (in [0, 1]: so -2 -> 0, 5 -> 1)."""
-    latent_dim, device = 3, torch.device("cpu")
+    latent_dim, latent_shape, device = 3, (3,), torch.device("cpu")
 
-    def decode(self, z):
+    class spec:  # noqa: N801 (the contract's spec, as data)
+        discrete = False
+
+    def decode(self, z, labels=None):
         return z[:, 1:2, None, None].expand(len(z), 1, 3, 2)
 
 

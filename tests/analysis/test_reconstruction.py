@@ -13,10 +13,13 @@ class _Constant(torch.nn.Module):
     """A "model" that reconstructs every image as mid-grey: MSE and PSNR have closed forms."""
     device = torch.device("cpu")
 
-    def encode(self, x):
+    def condition(self, labels):
+        return None
+
+    def encode(self, x, labels=None):
         return x.flatten(1)[:, :1]
 
-    def decode(self, z):
+    def decode(self, z, labels=None):
         return torch.full((len(z), 1, 28, 28), 0.5)
 
 
@@ -44,11 +47,14 @@ class _ChannelShift(torch.nn.Module):
     device = torch.device("cpu")
     shifts = torch.tensor([0.0, 0.1, 0.3]).view(1, 3, 1, 1)
 
-    def encode(self, x):
+    def condition(self, labels):
+        return None
+
+    def encode(self, x, labels=None):
         self.x = x
         return x.flatten(1)[:, :1]
 
-    def decode(self, z):
+    def decode(self, z, labels=None):
         return (self.x - self.shifts).clamp(0, 1)
 
 

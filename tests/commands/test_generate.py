@@ -6,12 +6,14 @@ import pytest
 
 from latentspace.analysis import latents as G
 from latentspace.analysis.encode import encode_images
-from latentspace.analysis.samplers import GaussianMixtureSampler
+import torch
+
 from latentspace.cli import main
 from latentspace.commands.generate import generate_run, write_generated
 from latentspace.data.images import run_splits
 from latentspace.errors import LatentspaceError
 from latentspace.runs import load_run
+from latentspace.samplers.gmm import GaussianMixtureSampler
 from tests.fakes import (
     FakeGAN,
     FakeRGB,
@@ -73,8 +75,11 @@ def test_prior_of_an_autoencoder_is_a_gmm_on_training_codes(tiny_ae_run, monkeyp
     train = run_splits(run.config()["train"]).train
     assert len(train) == 512  # the run's own limit on training images
     codes = encode_images(model, train)["latent"]
-    z = GaussianMixtureSampler(10, seed=0).fit(codes).sample(4000)
+    z = GaussianMixtureSampler(model).fit(train).sample(4000, torch.Generator().manual_seed(0)).numpy()
     assert np.abs(z.mean(0) - codes.mean(0)).max() < 0.1 * codes.std(0).max()
+    # the same mixture, saved in the run when generate drew from it, gives the same images for the same seed
+    assert (tiny_ae_run.path / "samplers" / "gmm" / "sampler.json").is_file()
+    np.testing.assert_array_equal(generate_run(tiny_ae_run.path, "prior", n=12)["images"], r["images"])
 
 
 def test_interpolate_run(tiny_ae_run, ae_codes):
@@ -104,10 +109,15 @@ def test_gan_generates_but_needs_no_encoder_modes(tmp_path, monkeypatch, capsys)
     assert main(["generate", str(run_dir), "--mode", "prior", "--n", "5", "--out", str(out)]) == 0
     assert np.load(out).shape == (5, 28, 28)
     capsys.readouterr()
-    for mode in ("traverse", "interpolate", "grid"):
+    for mode in ("traverse", "grid"):
         assert main(["generate", str(run_dir), "--mode", mode, "--out", str(tmp_path / "x.png")]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and "encoder" in err[0], err
+    # without an encoder, an interpolation runs between two samples of its prior (spherically too: N(0, I))
+    r = generate_run(run_dir, "interpolate", steps=4, seed=3)
+    assert list(r["rows"]) == ["linear", "spherical"] and "between two samples" in r["title"]
+    with pytest.raises(LatentspaceError, match="test image"):
+        generate_run(run_dir, "interpolate", ends="images")
     # a lattice over explicit bounds needs no encoder
     r = generate_run(run_dir, "grid", steps=3, bounds=(-1, 1, -1, 1))
     assert r["images"].shape == (9, 28, 28)

@@ -216,12 +216,11 @@ def test_sample_draws_from_the_prior_with_codes(client, app, names):
 
 
 def test_an_autoencoder_samples_what_generate_and_evaluate_draw(client, app, names, tiny_ae_run):
-    """The one sampler: the same run and seed give the same codes and images in the explorer, `generate --mode
-    prior` and `evaluate`'s sample metrics."""
-    from latentspace.analysis.samplers import sample_images
+    """One sampler per run: the same run, sampler and seed give the same codes and images in the explorer,
+    `generate --mode prior` and `evaluate`'s sample metrics (every one through `samplers.store.draw`)."""
     from latentspace.commands.generate import generate_run
-    from latentspace.data.images import run_splits
     from latentspace.runs import load_run
+    from latentspace.samplers.store import draw
 
     j = client.post("/api/sample", json={"run": names["ae"], "n": 6, "seed": 5}).json()
     z = np.array([im["z"] for im in j["images"]], dtype=np.float32)
@@ -230,9 +229,9 @@ def test_an_autoencoder_samples_what_generate_and_evaluate_draw(client, app, nam
     images = np.stack([data_url_image(im["png"]) for im in j["images"]])
     np.testing.assert_array_equal(images, generated["images"])
     model, run = load_run(tiny_ae_run.path)
-    evaluated, how = sample_images(model, 6, run_splits(run.config()["train"]).train, seed=5)
-    np.testing.assert_array_equal(evaluated, generated["images"])
-    assert "Gaussian mixture" in how
+    evaluated = draw(model, 6, seed=5)
+    np.testing.assert_array_equal(evaluated.images, generated["images"])
+    assert "Gaussian mixture" in evaluated.description
 
 
 def test_a_model_without_prior_and_training_images_cannot_sample(tiny_ae_run):

@@ -49,7 +49,7 @@ def test_registry_and_contract():
     assert spec.encoder and spec.prior is None and not spec.gaussian_posterior and spec.can_sample
     model = Autoencoder(AEConfig())
     assert model.classifier_encoder() is model.encoder and model.title() == "Autoencoder (latent 20)"
-    with pytest.raises(LatentspaceError, match="no prior"):
+    with pytest.raises(LatentspaceError, match="has no prior of its own"):
         model.sample(4)
 
 

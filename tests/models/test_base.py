@@ -22,7 +22,7 @@ def test_prior_codes_are_seeded_normal_and_refused_without_a_prior():
     z = gan.prior_latents(4, torch.Generator().manual_seed(1))
     assert torch.equal(z, torch.randn(4, 5, generator=torch.Generator().manual_seed(1)))
     assert gan.sample(3, generator=torch.Generator().manual_seed(1)).shape == (3, 1, 28, 28)
-    with pytest.raises(LatentspaceError, match="has no prior"):
+    with pytest.raises(LatentspaceError, match="has no prior of its own"):
         Autoencoder(AEConfig()).prior_latents(2)
 
 

@@ -291,9 +291,9 @@ def test_guidance_mixes_the_conditional_and_the_unconditional_prediction():
 @pytest.mark.parametrize("build, classes, labels, message", [
     ({"guidance": 2.0}, 10, None, "--guidance steers a class-conditional run"),
     ({"conditional": True}, 0, None, "at least two classes"),
-    ({}, 10, [0, 1], "trained without classes: it takes no class"),
+    ({}, 10, [0, 1], "trained without classes takes no class"),
     ({"conditional": True}, 10, None, "class-conditional: give the classes"),
-    ({"conditional": True}, 10, [0, 10], "class indices in 0..9"),
+    ({"conditional": True}, 10, [0, 10], "class 10 out of range 0..9"),
 ])
 def test_class_mistakes_are_refused(build, classes, labels, message):
     with pytest.raises(LatentspaceError, match=message):

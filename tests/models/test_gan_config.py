@@ -13,5 +13,5 @@ def test_the_studys_networks_the_fast_recipe_and_the_contract():
     assert (c.lr, c.beta1, c.beta2) == (4e-4, 0.5, 0.99) and SPEC.train_defaults["batch_size"] == 16
     assert SPEC.recipes["study"] == {"lr": 2e-4, "beta1": 0.5, "beta2": 0.999, "batch_size": 128}
     assert not SPEC.encoder and SPEC.monitor is None and SPEC.objective == "fid" and SPEC.latent_field == "noise_dim"
-    assert SPEC.latent_size(c) == 100
+    assert SPEC.run_name(c) == "gan-z100"
     assert set(SPEC.search_space) <= {f.name for f in dataclasses.fields(GANConfig)}

@@ -15,7 +15,11 @@ def spec(**kw) -> ModelSpec:
 def test_capabilities_and_building(fake_models):
     assert spec().can_sample and spec(encoder=False, prior="normal").can_sample
     assert not spec(encoder=False, prior=None).can_sample
-    assert spec().model_class() is FakeVAE and spec().latent_size(FakeConfig(latent_dim=7)) == 7
+    assert spec().model_class() is FakeVAE and spec().run_name(FakeConfig(latent_dim=7)) == "k-z7"
+    assert spec(latent_field=None).run_name(FakeConfig()) == "k"
+    assert spec().default_sampler == "gmm" and spec(prior="normal").default_sampler == "prior"
+    assert spec(prior="learned", prior_sampler="flow").default_sampler == "flow"
+    assert spec(encoder=False).default_sampler is None
     lazy = spec(module="tests.fakes:FakeGAN")  # named by import path, imported when built
     assert lazy.model_class().__name__ == "FakeGAN"
     assert isinstance(spec().build(FakeConfig(4)), FakeVAE)
@@ -26,6 +30,9 @@ def test_capabilities_and_building(fake_models):
     ({"objective": "accuracy"}, "objective must be one of"),
     ({"prior": "laplace"}, "prior one of"),
     ({"encoder": False, "gaussian_posterior": True}, "needs an encoder"),
+    ({"prior": "learned"}, "names its sampler"),
+    ({"prior_sampler": "flow"}, "names its sampler"),
+    ({"sampling_options": ("steps",)}, "not fields of"),
 ])
 def test_a_spec_that_cannot_hold_is_refused(bad, message):
     with pytest.raises(ValueError, match=message):

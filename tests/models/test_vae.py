@@ -9,6 +9,7 @@ import pytest
 import torch
 from lightning.pytorch.callbacks import Callback
 
+from latentspace.cli import main
 from latentspace.errors import LatentspaceError
 from latentspace.models import MODELS
 from latentspace.models.gaussian import LOGVAR_RANGE
@@ -238,3 +239,76 @@ def test_loaded_run_encodes_deterministically(tiny_vae_run):
     x = torch.rand(3, 1, 28, 28)
     assert torch.equal(model.encode(x), model.encode(x))
     assert np.isfinite(model.sample(2).numpy()).all()
+
+
+# ---------------------------------------------------------------- the conditional VAE
+
+def test_a_conditional_vae_reads_the_class_at_both_ends():
+    m = VAE(VAEConfig(latent_dim=4, conditional=True), num_classes=10).eval()
+    x, y = torch.rand(6, 1, 28, 28), torch.arange(6)
+    mu_a, _ = m.encode_distribution(x, y)
+    mu_b, _ = m.encode_distribution(x, (y + 1) % 10)
+    assert m.conditional and m.title().startswith("conditional VAE") and not torch.allclose(mu_a, mu_b)
+    z = torch.zeros(2, 4)
+    assert not torch.allclose(m.decode(z, torch.tensor([0, 0])), m.decode(z, torch.tensor([3, 3])))
+    t = m.loss_terms(x, y)
+    assert torch.isfinite(t["loss"]) and t["kl_per_dim_sum"].shape == (4,)
+    with pytest.raises(LatentspaceError, match="class-conditional: give the classes"):
+        m.decode(z)
+    with pytest.raises(LatentspaceError, match="out of range 0..9"):
+        m.decode(z, torch.tensor([0, 10]))
+    with pytest.raises(LatentspaceError, match="needs labelled data with at least two classes"):
+        VAE(VAEConfig(conditional=True), num_classes=0)
+    plain = VAE(VAEConfig(latent_dim=4), num_classes=10)
+    assert not plain.conditional and plain.decoder.lin[0].in_features == 4  # the data's classes, unused
+
+
+@pytest.fixture(scope="module")
+def cvae_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cvae") / "run"
+    assert main(["train", "vae", "--conditional", "--latent-dim", "4", "--epochs", "1", "--limit-train", "2048",
+                 "--batch-size", "128", "--out", str(out), "--no-progress"]) == 0
+    return out
+
+
+@pytest.mark.integration
+def test_a_conditional_run_records_its_classes_and_draws_the_class_asked_for(cvae_run, tmp_path, capsys):
+    import json
+
+    import numpy as np
+
+    from latentspace.commands.generate import generate_run
+    from latentspace.runs import load_run
+
+    cfg = json.loads((cvae_run / "config.json").read_text())
+    assert cfg["num_classes"] == 10 and cfg["model_config"]["conditional"] is True
+    model, _ = load_run(cvae_run)
+    assert model.conditional and model.num_classes == 10
+    coats = generate_run(cvae_run, "prior", n=8, label="Coat")
+    assert "of class Coat" in coats["title"] and coats["labels"].tolist() == [4] * 8
+    assert np.array_equal(generate_run(cvae_run, "prior", n=8, label="4")["images"], coats["images"])
+    mixed = generate_run(cvae_run, "prior", n=10)
+    assert mixed["labels"].tolist() == list(range(10))  # every class in turn
+    walk = generate_run(cvae_run, "traverse", dims=(0, 1), steps=3, image=0)  # held at test image 0's class
+    assert walk["images"].shape == (9, 28, 28)
+    capsys.readouterr()
+    assert main(["generate", str(cvae_run), "--mode", "prior", "--class", "Hat"]) == 2
+    assert "no such class" in capsys.readouterr().err
+
+
+@pytest.mark.integration
+def test_class_flags_on_an_unconditional_run_and_unlabelled_data_are_refused(tiny_vae_run, tmp_path, capsys):
+    assert main(["generate", str(tiny_vae_run.path), "--mode", "prior", "--class", "1"]) == 2
+    assert "trained without classes" in capsys.readouterr().err
+    from tests.fakes import colour_images
+
+    folder = tmp_path / "flat"
+    folder.mkdir()
+    from PIL import Image
+
+    for i, im in enumerate(colour_images(12)):
+        Image.fromarray(im).save(folder / f"{i}.png")
+    out = tmp_path / "run"
+    assert main(["train", "vae", "--conditional", "--dataset", f"folder:{folder}", "--epochs", "1",
+                 "--out", str(out), "--no-progress"]) == 2
+    assert "needs labelled data" in capsys.readouterr().err and not out.exists()  # nothing half-born

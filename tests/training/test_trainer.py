@@ -36,6 +36,20 @@ def test_one_epoch_produces_every_file_of_the_run_directory(tiny_ae_run):
     assert (p / "figures/loss.png").stat().st_size > 5000
 
 
+def test_tensorboard_event_files_hold_every_epoch_metric(tiny_ae_run):
+    """TensorBoard (a dependency) logs beside the CSV: the epoch's losses, as metrics.csv has them."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = list((tiny_ae_run.path / "logs" / "tb").glob("events.out.tfevents.*"))
+    assert len(events) == 1
+    acc = EventAccumulator(str(events[0].parent))
+    acc.Reload()
+    rows = list(csv.DictReader(tiny_ae_run.metrics_file.read_text().splitlines()))
+    for metric in ("train_loss", "val_loss"):
+        assert [e.value for e in acc.Scalars(metric)] == [pytest.approx(float(r[metric])) for r in rows], metric
+    assert [e.value for e in acc.Scalars("epoch")][-1] == len(rows) - 1
+
+
 @pytest.mark.integration
 def test_resume_continues_exactly(tmp_path):
     # a budget extended on resume (1 epoch, then 2) equals a straight 2-epoch run only at a constant learning

@@ -112,13 +112,24 @@ def interpolate(z0: np.ndarray, z1: np.ndarray, steps: int = 10, spherical: bool
 
 
 @torch.no_grad()
-def decode_latents(model, latents: np.ndarray, batch_size: int = 1000) -> np.ndarray:
-    """N x D codes -> uint8 image arrays (N x H x W, or N x H x W x 3 for colour)."""
-    latents = np.asarray(latents, dtype=np.float32)
-    if latents.ndim != 2 or latents.shape[1] != model.latent_dim:
-        raise LatentspaceError(f"codes of shape {latents.shape} do not fit a latent space of size {model.latent_dim}")
-    out = [to_uint8(model.decode(torch.from_numpy(latents[s: s + batch_size]).to(model.device)))
-           for s in range(0, len(latents), batch_size)]
+def decode_latents(model, latents: np.ndarray, batch_size: int = 1000, labels: np.ndarray | None = None) -> np.ndarray:
+    """N latents (N x *latent_shape) -> uint8 image arrays (N x H x W, or N x H x W x 3 for colour); `labels`
+    (N class indices) for a conditional model."""
+    latents = np.asarray(latents)
+    shape = tuple(model.latent_shape)
+    if latents.ndim == 2 and len(shape) > 1 and latents.shape[1] == model.latent_dim:
+        latents = latents.reshape(len(latents), *shape)  # flattened latents (a JSON vector, a map's point)
+    if latents.shape[1:] != shape:
+        raise LatentspaceError(f"latents of shape {latents.shape[1:]} do not fit this model's latent shape {shape}")
+    latents = latents.astype(np.int64 if model.spec.discrete else np.float32)
+    if labels is not None:
+        labels = torch.as_tensor(np.asarray(labels, dtype=np.int64))
+        if len(labels) != len(latents):
+            raise LatentspaceError(f"{len(labels)} labels for {len(latents)} latents")
+    out = []
+    for s in range(0, len(latents), batch_size):
+        c = labels[s: s + batch_size] if labels is not None else None
+        out.append(to_uint8(model.decode(torch.from_numpy(latents[s: s + batch_size]).to(model.device), c)))
     if not out:
         c, h, w = model.image_shape
         return np.zeros((0, h, w) if c == 1 else (0, h, w, c), np.uint8)

@@ -16,8 +16,9 @@ def reconstruction_metrics(model, images: ImageSet, batch_size: int = 1000) -> d
     ssim = StructuralSimilarityIndexMeasure(data_range=1.0)
     sq_err, count = 0.0, 0
     for start in range(0, len(images), batch_size):
-        x = images.floats(slice(start, start + batch_size)).contiguous()
-        recon = model.decode(model.encode(x.to(model.device))).float().cpu().clamp(0, 1).contiguous()
+        part = slice(start, start + batch_size)
+        x, c = images.floats(part).contiguous(), model.condition(images.labels[part])
+        recon = model.decode(model.encode(x.to(model.device), c), c).float().cpu().clamp(0, 1).contiguous()
         sq_err += torch.sum((recon - x) ** 2, dtype=torch.float64).item()
         count += x.numel()
         psnr.update(recon, x)
@@ -32,8 +33,9 @@ def elbo_terms(model, test: ImageSet, batch_size: int = 1000, seed: int = 0) -> 
     g = torch.Generator(device=model.device).manual_seed(seed)
     recon, loss, kl_sum, n = 0.0, 0.0, None, 0
     for start in range(0, len(test), batch_size):
-        x = test.floats(slice(start, start + batch_size)).to(model.device)
-        t = model.loss_terms(x, generator=g)
+        part = slice(start, start + batch_size)
+        x = test.floats(part).to(model.device)
+        t = model.loss_terms(x, model.condition(test.labels[part]), generator=g)
         recon += float(t["recon"]) * len(x)
         loss += float(t["loss"]) * len(x)
         kl_sum = t["kl_per_dim_sum"] if kl_sum is None else kl_sum + t["kl_per_dim_sum"]

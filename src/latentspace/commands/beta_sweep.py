@@ -46,7 +46,7 @@ BETA_SCALE_NOTE = (
     "(BetaSweepConfig.betas) is chosen so that every β keeps active units and a traversal that changes the "
     "image; `--betas 1,10,100` gives the study's numbers on our scale.")
 # settings that change where or how fast a run trains, not what it learns: a re-run may differ in them
-_RUNTIME_ONLY = ("device", "devices", "data_dir", "download")
+_RUNTIME_ONLY = ("device", "devices", "data_dir", "download", "logger", "mlflow_uri")  # tracking: not training
 
 
 def parse_betas(text: str) -> list[float]:

@@ -6,7 +6,8 @@ change without the explorer):
     points          N x 2 float32   the 2-D map
     labels          N int64         class of each point
     index           N int64         index of each point in the split (the test split for <method>.npz)
-    latent          N x D float32   the codes that were projected (a Gaussian posterior's μ)
+    latent          N x D float32   the latents that were projected, as vectors (`model.latent_vectors`; a
+                                    Gaussian posterior's μ)
     checkpoint_sha  str             SHA-256 of the checkpoint the codes came from: the cache is reused only
                                     while it matches
     method          str             pca | tsne | umap
@@ -81,8 +82,8 @@ def embed_run(run_path, method: str, split: str = "test", n: int | None = None, 
     if not cached:
         subset = images.subset(torch.from_numpy(index))
         codes = encode_images(model, subset, seed=seed)
-        data = {"points": project(codes["latent"], method, seed, n_jobs),
-                "labels": subset.labels.numpy().astype(np.int64), "index": index, "latent": codes["latent"],
+        data = {"points": project(codes["vector"], method, seed, n_jobs),
+                "labels": subset.labels.numpy().astype(np.int64), "index": index, "latent": codes["vector"],
                 "checkpoint_sha": sha, "method": method, "split": split, "params": params}
         if spec_of(model).gaussian_posterior:
             for key in ("logvar", "z"):

@@ -33,12 +33,13 @@ from latentspace.analysis.quality import (
     load_samples,
 )
 from latentspace.analysis.reconstruction import elbo_terms, reconstruction_metrics
-from latentspace.analysis.samplers import sample_images
 from latentspace.data.images import load_splits, run_splits
 from latentspace.errors import LatentspaceError
 from latentspace.io import atomic_path, cache_root, merge_json
 from latentspace.models import spec_of
 from latentspace.runs import load_run
+from latentspace.samplers.store import draw
+from latentspace.training.tracking import log_evaluation
 
 _CACHE_VERSION = 2  # bump when the cached reference features or radii would be computed differently
 
@@ -46,13 +47,16 @@ _CACHE_VERSION = 2  # bump when the cached reference features or radii would be 
 FEATURES = ("ours", "inception")
 
 
-def evaluate_run(path, n: int = 10000, features: str = "ours") -> dict:
-    model, run = load_run(path)
+def evaluate_run(path, n: int = 10000, features: str = "ours", sampler: str | None = None,
+                 sampling: dict | None = None, floor: bool = True, log=None) -> dict:
+    """Every metric that applies to the run's model, merged into RUN/evaluation.json (sample metrics under keys
+    of their own for a sampler other than the model's default: `fid@flow`, ...)."""
+    model, run = load_run(path, sampling=sampling)
     train = run.config()["train"]
-    splits = run_splits(train)  # the images it was trained on: its mixture sampler is fitted on their codes
+    splits = run_splits(train)  # the images it was trained on: samplers are fitted on their codes
     spec = spec_of(model)
-    sampling = bool(n and spec.can_sample)
-    if sampling and _check_features(features) == "ours":
+    sampling_ok = bool(n and spec.can_sample)
+    if sampling_ok and _check_features(features) == "ours":
         from latentspace.models.featurenet import feature_net_for
 
         feature_net_for(splits)  # none for this dataset: one line, before minutes of work
@@ -61,18 +65,54 @@ def evaluate_run(path, n: int = 10000, features: str = "ours") -> dict:
         results.update(reconstruction_metrics(model, splits.test))
     if spec.gaussian_posterior:
         results.update(elbo_terms(model, splits.test))
-    if sampling:
-        results.update(sample_metrics(model, splits, n, seed=train["seed"], features=features))
+    if sampling_ok:
+        metrics = sample_metrics(model, splits, n, seed=train["seed"], features=features, sampler=sampler,
+                                 floor=floor, log=log)
+        if sampler is not None and sampler != spec.default_sampler:
+            metrics = {f"{k}@{sampler}": v for k, v in metrics.items()}
+        results.update(metrics)
     merge_json(run.path / "evaluation.json", results)
+    log_evaluation(run, results)  # into the run's MLflow run, when it has one
     return results
 
 
-def sample_metrics(model, splits, n: int = 10000, seed: int = 0, features: str = "ours") -> dict:
-    """Sample quality of n samples of the model against the test set, in `features` (FEATURES)."""
-    samples, how = sample_images(model, n, splits.train, seed=seed)
-    if _check_features(features) == "inception":
-        return {**inception_quality(samples, splits.name, n=n, seed=seed, splits=splits), "sampler": how}
-    return {**sample_quality(samples, splits.name, n=n, seed=seed, splits=splits), "sampler": how}
+def sample_metrics(model, splits, n: int = 10000, seed: int = 0, features: str = "ours", sampler: str | None = None,
+                   floor: bool = True, log=None) -> dict:
+    """Sample quality of n samples of the model (drawn by `sampler`, default its own) against the test set, in
+    `features` (FEATURES); the seconds it took to draw 1,000 of them; and, for a model with an encoder, the floor:
+    the same metrics of the reconstructions of n training images, which no sampler can beat (its codes would
+    be distributed exactly as the training codes), with the share of the gap above it that the sampler causes."""
+    import time
+
+    from latentspace.samplers.store import get_sampler
+
+    chosen = get_sampler(model, sampler, train=splits.train, log=log)  # fitted before the clock starts
+    t0 = time.perf_counter()
+    drawn = draw(model, n, seed, chosen)
+    seconds = time.perf_counter() - t0
+    score = inception_quality if _check_features(features) == "inception" else sample_quality
+    out = {**score(drawn.images, splits.name, n=n, seed=seed, splits=splits), "sampler": drawn.description,
+           "sample_seconds_per_1000": round(seconds / len(drawn.images) * 1000, 3)}
+    if floor and spec_of(model).encoder:
+        floor = score(reconstructions(model, splits.train, n, seed), splits.name, n=n, seed=seed, splits=splits)
+        fid_key = "inception_fid" if features == "inception" else "fid"
+        fid, floor_fid = out[fid_key], floor[fid_key]
+        out[f"floor_{fid_key}"] = floor_fid
+        if fid > 0:
+            out["prior_share"] = round(max(0.0, fid - floor_fid) / fid, 4)
+            out["decoder_share"] = round(min(fid, floor_fid) / fid, 4)
+    return out
+
+
+def reconstructions(model, images, n: int, seed: int = 0) -> np.ndarray:
+    """uint8 reconstructions of a seeded sample of n of `images` (decoded codes): what the floor is measured on."""
+    from latentspace.analysis.latents import decode_latents
+    from latentspace.analysis.encode import encode_images
+    from latentspace.data.images import seeded_subset
+
+    subset = images.subset(torch.from_numpy(seeded_subset(len(images), n, seed)))
+    codes = encode_images(model, subset, seed=seed)["latent"]
+    return decode_latents(model, codes, labels=subset.labels.numpy() if model.conditional else None)
 
 
 def evaluate_samples(path, dataset: str = "fashion-mnist", n: int = 10000, features: str = "ours", data_dir=None,

@@ -34,6 +34,8 @@ MAX_LATENT = 4096      # longest latent vector parsed at all (the run's own late
 Coordinate = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=-MAX_ABS_Z, le=MAX_ABS_Z)]
 Vector = Annotated[list[Coordinate], Field(min_length=1, max_length=MAX_LATENT)]
 RunName = Annotated[str, Field(min_length=1, max_length=200)]
+ClassIndex = Annotated[int, Field(strict=True, ge=0, le=100000)]
+SamplerName = Annotated[str, Field(min_length=1, max_length=100)]
 
 
 class _Body(BaseModel):
@@ -43,12 +45,15 @@ class _Body(BaseModel):
 class DecodeRequest(_Body):
     run: RunName
     z: Vector
+    label: ClassIndex | None = None  # the class a conditional run draws
 
 
 class SampleRequest(_Body):
     run: RunName
     n: Annotated[int, Field(strict=True, ge=1, le=MAX_SAMPLES)] = 8
     seed: Annotated[int, Field(strict=True, ge=0, le=2**32 - 1)] | None = None
+    sampler: SamplerName | None = None  # one of the run's samplers (default: its own)
+    label: ClassIndex | None = None
 
 
 class InterpolateRequest(_Body):
@@ -59,6 +64,7 @@ class InterpolateRequest(_Body):
     end: Union[Annotated[int, Field(strict=True, ge=0)], Vector] = Field(alias="to")
     steps: Annotated[int, Field(strict=True, ge=2, le=MAX_STEPS)] = 10
     mode: Literal["linear", "spherical"] = "linear"
+    label: ClassIndex | None = None
 
 
 def create_app(runs, limit_test: int | None = None, allowed_hosts: list[str] | None = None) -> FastAPI:
@@ -108,6 +114,21 @@ def create_app(runs, limit_test: int | None = None, allowed_hosts: list[str] | N
     def end_code(run: ServedRun, end) -> np.ndarray:
         return run.code_of(check_index(run, end)) if isinstance(end, int) else check_z(run, end)
 
+    def check_label(run: ServedRun, label: int | None) -> int | None:
+        if label is None:
+            return None
+        if not run.conditional:
+            raise HTTPException(422, f"run {run.name!r} was trained without classes: it takes no label")
+        if label >= len(run.classes):
+            raise HTTPException(422, f"label {label} out of range 0..{len(run.classes) - 1}")
+        return label
+
+    def check_sampler(run: ServedRun, name: str | None) -> str | None:
+        if name is not None and name not in run.samplers:
+            raise HTTPException(422, f"sampler {name[:40]!r} cannot draw for run {run.name!r}; it has "
+                                     f"{', '.join(run.samplers) or 'none'}")
+        return name
+
     # ------------------------------------------------------------------ page
 
     @app.get("/", include_in_schema=False)
@@ -140,8 +161,8 @@ def create_app(runs, limit_test: int | None = None, allowed_hosts: list[str] | N
         run = get_run(name)
         i = check_index(run, i)
         z = run.code_of(i)
-        recon = run.decode(z[None])[0]
         label = int(run.test.labels[i])
+        recon = run.decode(z[None], label if run.conditional else None)[0]
         return {"run": run.name, "index": i, "label": label, "class_name": run.class_name(label),
                 "z": [float(v) for v in z], "image": png_data_url(run.test.arrays(i)),
                 "reconstruction": png_data_url(recon)}
@@ -152,18 +173,17 @@ def create_app(runs, limit_test: int | None = None, allowed_hosts: list[str] | N
         """decode(z) as a PNG. Run on the event loop itself: one small decode (about a millisecond) costs
         less than the hand-over to a worker thread and back, which dominates the latency on a busy CPU."""
         run = get_run(req.run)
-        image = run.decode(check_z(run, req.z)[None])[0]
+        image = run.decode(check_z(run, req.z)[None], check_label(run, req.label))[0]
         return Response(png_bytes(image), media_type="image/png", headers={"Cache-Control": "no-store"})
 
     @app.post("/api/sample")
     def sample(req: SampleRequest):
-        """n images from the model's sampler (its prior, or a mixture on its training codes), each with its code."""
+        """n images from a sampler of the run (its own by default), each with its latent (flattened)."""
         run = get_run(req.run)
         if not run.can_sample:
             raise HTTPException(400, f"run {run.name!r} ({run.kind}) has no prior to sample from; "
                                      f"click the map instead")
-        z = run.sample_codes(req.n, req.seed)
-        images = run.decode(z)
+        z, images = run.sample(req.n, req.seed, check_sampler(run, req.sampler), check_label(run, req.label))
         return {"run": run.name, "images": [{"z": [float(v) for v in zi], "png": png_data_url(im)}
                                             for zi, im in zip(z, images)]}
 
@@ -173,7 +193,7 @@ def create_app(runs, limit_test: int | None = None, allowed_hosts: list[str] | N
         run = get_run(req.run)
         a, b = end_code(run, req.start), end_code(run, req.end)
         z = slerp(a, b, req.steps) if req.mode == "spherical" else lerp(a, b, req.steps)
-        images = run.decode(z)
+        images = run.decode(z, check_label(run, req.label))
         return {"run": run.name, "mode": req.mode,
                 "images": [{"t": float(t), "z": [float(v) for v in zi], "png": png_data_url(im)}
                            for t, zi, im in zip(np.linspace(0, 1, req.steps), z, images)]}

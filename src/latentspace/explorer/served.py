@@ -1,8 +1,8 @@
 """One run as the explorer serves it: the model (loaded once), the test set's codes, its 2-D map.
 
-Everything here reads the model's spec and speaks only the model contract (`latent_dim`, `encode`,
-`decode`, a Gaussian posterior's `encode_distribution`), and samples through the one sampler
-(`analysis.samplers`), so a new model kind needs no change.
+Everything here reads the model's spec and speaks only the model contract (`latent_shape`, `encode`,
+`decode`, a Gaussian posterior's `encode_distribution`, labels for a conditional model), and draws through
+the run's samplers (`latentspace.samplers`), so a new model kind needs no change.
 """
 from __future__ import annotations
 
@@ -20,11 +20,12 @@ from PIL import Image
 from latentspace.analysis.activity import kl_per_dimension
 from latentspace.analysis.encode import encode_images
 from latentspace.analysis.projection import pca_2d
-from latentspace.analysis.samplers import Sampler
 from latentspace.commands.embed import read_embedding
 from latentspace.data.images import ImageSet, run_splits, to_uint8
 from latentspace.errors import LatentspaceError
 from latentspace.models import spec_of
+from latentspace.samplers import samplers_for
+from latentspace.samplers.base import LatentSampler
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,10 @@ class ServedRun:
     has_encoder: bool
     can_sample: bool
     classes: tuple                       # () for an unlabelled set (its labels are all -1)
+    samplers: list = field(default_factory=list)  # the samplers that can draw for it, its default first
+    conditional: bool = False            # decode, sample and interpolate take a class
+    latent_shape: tuple = ()
+    discrete: bool = False               # latents are code indices
     image_shape: tuple = (1, 28, 28)     # (channels, height, width) of the model's images
     test: ImageSet | None = None
     codes: np.ndarray | None = None      # N x d float32: encode(test)
@@ -64,7 +69,7 @@ class ServedRun:
     path: Path | None = None
     train: object = field(default=None, repr=False)  # training images (or a loader of them) for a mixture sampler
     lock: object = field(default_factory=threading.Lock, repr=False)
-    _sampler: Sampler | None = field(default=None, repr=False)
+    _samplers: dict = field(default_factory=dict, repr=False)  # name -> fitted LatentSampler
 
     # ------------------------------------------------------------------ building
 
@@ -77,15 +82,17 @@ class ServedRun:
         spec = spec_of(model)
         d = int(model.latent_dim)
         classes = tuple(test.classes) if test is not None else ()
+        samplers = [n for n in samplers_for(spec) if train is not None or n == "prior"]
         served = cls(name=name, model=model, kind=spec.kind, latent_dim=d, has_encoder=spec.encoder,
-                     can_sample=spec.prior is not None or (spec.encoder and train is not None), classes=classes,
+                     can_sample=bool(samplers), classes=classes, samplers=samplers, conditional=model.conditional,
+                     latent_shape=tuple(model.latent_shape), discrete=spec.discrete,
                      image_shape=tuple(int(v) for v in model.image_shape), path=path, train=train)
         served.order = list(range(d))
         if spec.encoder and test is not None and len(test):
             served.test = test
             codes = encode_images(model, test)
-            served.codes = codes["latent"]
-            served.map = find_map(path, served.codes, test.labels.numpy())
+            served.codes = codes["latent"].reshape(len(test), -1)
+            served.map = find_map(path, codes["vector"], test.labels.numpy())
             if spec.gaussian_posterior:
                 kl = kl_per_dimension(codes["latent"], codes["logvar"])
                 served.order = [int(i) for i in np.argsort(-kl, kind="stable")]
@@ -102,6 +109,8 @@ class ServedRun:
         return {
             "name": self.name, "kind": self.kind, "latent_dim": self.latent_dim,
             "has_encoder": self.has_encoder, "has_map": self.map is not None, "can_sample": self.can_sample,
+            "samplers": self.samplers, "conditional": self.conditional, "latent_shape": list(self.latent_shape),
+            "discrete": self.discrete,
             "map_method": self.map.method if self.map is not None else None,
             "n_test": len(self.test) if self.test is not None else 0,
             "classes": list(self.classes),
@@ -123,21 +132,36 @@ class ServedRun:
         """The name of a test image's class; None in an unlabelled set."""
         return self.classes[label] if self.classes else None
 
-    def decode(self, z: np.ndarray) -> np.ndarray:
-        """Latent codes (n x d) to uint8 image arrays (n x H x W grey, n x H x W x 3 colour)."""
+    def decode(self, z: np.ndarray, label: int | None = None) -> np.ndarray:
+        """Latents (n x latent_dim, flattened) to uint8 image arrays (n x H x W grey, n x H x W x 3 colour); a
+        conditional model draws class `label` (its first class when none is given)."""
+        z = np.ascontiguousarray(z, np.int64 if self.discrete else np.float32).reshape(len(z), *self.latent_shape)
+        labels = torch.full((len(z),), label or 0, dtype=torch.long) if self.conditional else None
         with self.lock, torch.inference_mode():
-            return to_uint8(self.model.decode(torch.from_numpy(np.ascontiguousarray(z, np.float32))))
+            return to_uint8(self.model.decode(torch.from_numpy(z), labels))
 
     def code_of(self, i: int) -> np.ndarray:
         return self.codes[i]
 
-    def sample_codes(self, n: int, seed: int | None) -> np.ndarray:
-        """n codes from the one sampler (the model's prior, or the mixture on its training codes, fitted at
-        the first call): for the same seed, the codes `generate --mode prior` and `evaluate` decode."""
+    def sampler(self, name: str | None = None) -> LatentSampler:
+        """A sampler of the run (default: the model's own), read from the run or fitted at its first use."""
+        from latentspace.samplers.store import get_sampler
+
+        name = name or self.samplers[0]
         with self.lock:
-            if self._sampler is None:
-                self._sampler = Sampler(self.model, self.train)
-        return self._sampler.latents(n, seed)
+            if name not in self._samplers:
+                self._samplers[name] = get_sampler(self.model, name, train=self.train)
+        return self._samplers[name]
+
+    def sample(self, n: int, seed: int | None, sampler: str | None = None, label: int | None = None):
+        """(n flattened latents, n uint8 images) drawn by a sampler of the run: for the same seed, sampler and
+        class, the images `generate --mode prior` and `evaluate` draw."""
+        from latentspace.samplers.store import draw
+
+        chosen = self.sampler(sampler)
+        with self.lock:
+            drawn = draw(self.model, n, seed, chosen, labels=None if label is None else [label])
+        return drawn.latents.reshape(n, -1), drawn.images
 
 
 def _padded_range(codes: np.ndarray, pad: float = 0.1) -> tuple[np.ndarray, np.ndarray]:

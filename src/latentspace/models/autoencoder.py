@@ -15,16 +15,18 @@ class Autoencoder(LatentModel):
 
     kind = "ae"
 
-    def __init__(self, config: AEConfig, image_shape: tuple = STUDY_SHAPE):
-        super().__init__(config, image_shape)
+    def __init__(self, config: AEConfig, image_shape: tuple = STUDY_SHAPE, num_classes: int = 0):
+        super().__init__(config, image_shape, num_classes)
         self.encoder = Encoder(config.latent_dim, config.width, image_shape=self.image_shape)
         self.decoder = Decoder(config.latent_dim, config.width, image_shape=self.image_shape)
         init_weights(self, config.init)
 
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
+    def encode(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        self.check_labels(labels, len(x))
         return self.encoder(x)
 
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
+    def decode(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        self.check_labels(labels, len(z))
         return self.decoder(z)
 
     def classifier_encoder(self) -> Encoder:

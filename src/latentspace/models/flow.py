@@ -95,14 +95,11 @@ class Flow(LatentModel):
     kind = "flow"
 
     def __init__(self, config: FlowConfig, image_shape: tuple = STUDY_SHAPE, num_classes: int = 0):
-        super().__init__(config, image_shape)
+        super().__init__(config, image_shape, num_classes)  # the base keeps the classes of a conditional config
         if not 0.0 <= config.ema_decay < 1.0:
             raise LatentspaceError(f"--ema-decay must be in [0, 1), got {config.ema_decay}")
         check_solver(config)
-        self.num_classes = int(num_classes) if config.conditional else 0
-        if config.conditional and self.num_classes < 2:
-            raise LatentspaceError("--conditional needs labelled data with at least two classes")
-        if config.guidance is not None and not self.num_classes:
+        if config.guidance is not None and not self.conditional:
             raise LatentspaceError("--guidance steers a class-conditional run (trained with --conditional); "
                                    "this one was trained without classes")
         self.net = unet(config, self.image_shape, self.num_classes)
@@ -120,62 +117,35 @@ class Flow(LatentModel):
     def latent_shape(self) -> tuple:
         return self.image_shape
 
-    @property
-    def latent_dim(self) -> int:
-        return math.prod(self.image_shape)
-
     def title(self) -> str:
         c = self.config
         name = "Flow matching" if c.objective == "flow" else "DDPM"
         solver = solver_of(c)
-        return f"{name} ({c.sample_steps} {solver.upper() if solver == 'ddim' else solver.capitalize()} steps)"
-
-    def prior_latents(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """n noise images N(0, I), n x C x H x W, on the CPU (seeded by `generator`)."""
-        return torch.randn(n, *self.image_shape, generator=generator)
+        steps = f"{c.sample_steps} {solver.upper() if solver == 'ddim' else solver.capitalize()} steps"
+        if self.conditional:
+            return f"conditional {name} ({steps}, guidance {self.guidance:g})"
+        return f"{name} ({steps})"
 
     def progress_latents(self) -> torch.Tensor:
         return self.fixed_noise
-
-    @property
-    def conditional(self) -> bool:
-        return self.num_classes > 0
 
     @property
     def guidance(self) -> float:
         """Classifier-free guidance weight w: the prediction is u + w·(c - u), u without a class, c with it."""
         return DEFAULT_GUIDANCE if self.config.guidance is None else self.config.guidance
 
-    def class_labels(self, labels, n: int) -> torch.Tensor | None:
-        """The labels a conditional model needs (n class indices on its device), None for an unconditional one."""
-        if not self.conditional:
-            if labels is not None:
-                raise LatentspaceError("this flow model was trained without classes: it takes no class")
-            return None
-        if labels is None:
-            raise LatentspaceError(f"this flow model is class-conditional: give the classes "
-                                   f"(0..{self.num_classes - 1})")
-        labels = torch.as_tensor(labels, dtype=torch.long).reshape(-1).to(self.device)
-        if len(labels) != n or (len(labels) and not 0 <= int(labels.min()) <= int(labels.max()) < self.num_classes):
-            raise LatentspaceError(f"{n} class indices in 0..{self.num_classes - 1} expected")
-        return labels
-
     @torch.no_grad()
     def decode(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Noise images (n x C x H x W, or flattened n x C*H*W) -> images in [0, 1], by the ODE solve t = 1 -> 0."""
-        labels = self.class_labels(labels, len(z))
+        labels = self.check_labels(labels, len(z))
         x = self.solve(z.reshape(len(z), *self.image_shape).to(self.device, torch.float32), 1.0, 0.0, labels=labels)
         return x.add_(1).mul_(0.5).clamp_(0, 1)
 
     @torch.no_grad()
     def encode(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Images in [0, 1] -> their noise (n x C x H x W), by the backward solve t = 0 -> 1."""
-        labels = self.class_labels(labels, len(x))
+        labels = self.check_labels(labels, len(x))
         return self.solve(x.to(self.device, torch.float32) * 2 - 1, 0.0, 1.0, labels=labels)
-
-    @torch.no_grad()
-    def sample(self, n: int, generator: torch.Generator | None = None, labels=None) -> torch.Tensor:
-        return self.decode(self.prior_latents(n, generator).to(self.device), labels)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.decode(z)
@@ -269,7 +239,7 @@ class Flow(LatentModel):
     def trajectory(self, z: torch.Tensor, times: list[float], labels=None) -> tuple[list, list]:
         """The solve from noise z (t = 1) through `times` (descending, ending at 0): the state x_t and the
         network's estimate of the finished image x̂0 at each, both in [0, 1] (for the trajectory figure)."""
-        labels = self.class_labels(labels, len(z))
+        labels = self.check_labels(labels, len(z))
         x = z.reshape(len(z), *self.image_shape).to(self.device, torch.float32)
         states, estimates, t_prev = [], [], 1.0
         per_unit = self.config.sample_steps  # steps per unit of time, as the sampler takes them

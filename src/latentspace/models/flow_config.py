@@ -72,6 +72,9 @@ SPEC = ModelSpec(
     objective="fid",    # its loss says little about its samples
     monitor=None,       # no validation pass: the checkpoint kept is the last one
     latent_field=None,  # the latent is a noise image of the data's shape, set by no config field
+    # the ODE's steps and solver and the guidance weight: `generate`/`evaluate --sample-steps 20 --guidance 3`
+    # draw from the same weights differently, without retraining
+    sampling_options=("sample_steps", "guidance", "solver"),
     # batch 128 / 64 / 32, the same 36k images (width 16, lr 2e-3, 1 thread): FID 4.74 / 3.82 / 3.51 at 6 Heun
     # steps, at 228 / 224 / 200 images/s; 64 keeps most of the gain at longer budgets' less noisy gradients (lr 4e-3
     # at 128: 5.41; lr 1e-3 at 64: 4.29 at 20 Euler steps against 3.97)

@@ -44,8 +44,8 @@ class GAN(LatentModel):
     kind = "gan"
     channels_last_on_cpu = True  # measured faster for these convolutions on a CPU too
 
-    def __init__(self, config: GANConfig, image_shape: tuple = STUDY_SHAPE):
-        super().__init__(config, image_shape)
+    def __init__(self, config: GANConfig, image_shape: tuple = STUDY_SHAPE, num_classes: int = 0):
+        super().__init__(config, image_shape, num_classes)
         if not 0.0 <= config.label_smoothing < 1.0:
             raise LatentspaceError(f"--label-smoothing must be in [0, 1), got {config.label_smoothing}")
         if not (0.0 <= config.beta1 < 1.0 and 0.0 <= config.beta2 < 1.0 and 0.0 <= config.ema_decay < 1.0):
@@ -73,8 +73,9 @@ class GAN(LatentModel):
         """The generator that produces images: the EMA copy when there is one."""
         return self.generator_ema if self.generator_ema is not None else self.generator
 
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
+    def decode(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Noise (N x noise_dim) to images N x C x H x W in [0, 1]."""
+        self.check_labels(labels, len(z))
         return self.sampler(z.to(self.device)).add(1).mul_(0.5).clamp_(0, 1)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:

@@ -1,20 +1,26 @@
 """The model contract: what a model declares it can do, read by everything outside `models/`.
 
 Code outside `models/` never tests a model's class or kind string and never probes a capability
-with try/except: it reads the model's `ModelSpec`. Every model also offers the same methods:
+with try/except: it reads the model's `ModelSpec`. Every model also offers the same methods and
+properties (labels: a LongTensor of class indices, or None; a conditional model needs them):
 
-    latent_dim                  size of its latent space
-    encode(x) -> z              when `encoder` (a Gaussian posterior's z is its mean μ)
-    encode_distribution(x)      -> (μ, log σ²), when `gaussian_posterior`
-    loss_terms(x)               -> {"recon", "kl", "loss"} batch means, when `gaussian_posterior`
-    decode(z) -> x in [0, 1]    always
-    prior_latents(n, generator) -> z, when `prior` (then `sample(n)` = decode(prior_latents(n)))
+    latent_shape                the shape of one latent: (20,) for a code, (C, H, W) for a noise image,
+                                (h, w) for a grid of code indices (`discrete`); latent_dim = its size
+    num_classes, conditional    the classes it is conditioned on (0 and False: unconditional)
+    encode(x, labels) -> z      when `encoder` (a Gaussian posterior's z is its mean μ)
+    encode_distribution(x, labels) -> (μ, log σ²), when `gaussian_posterior`
+    loss_terms(x, labels)       -> {"recon", "kl", "loss"} batch means, when `gaussian_posterior`
+    decode(z, labels) -> x in [0, 1]  always
+    prior_latents(n, generator) -> z, when `prior` is "normal" (then `sample(n)` = decode(prior_latents(n)))
+    latent_vectors(z)           N x D float vectors of latents, what maps of the latent space project
     title()                     how figures and the report name it, e.g. "VAE (latent 20, β=1)"
     classifier_encoder()        the encoder network a frozen-encoder classifier reads, or None
     progress_latents()          fixed latents decoded after every epoch, when it lists the "progress" figure
 
-A model without a prior but with an encoder is sampled through a Gaussian mixture fitted on its
-training codes (`analysis.samplers`), the same way everywhere.
+Latents are drawn by a sampler (`latentspace.samplers`): the model's own prior, or one fitted on its
+training codes (a Gaussian mixture, a learned flow, an autoregressive model of a code grid), saved in
+the run. A spec's `prior` says which is its default: "normal" its own N(0, I); "learned" the sampler
+named by `prior_sampler` (fitted on its codes); None a Gaussian mixture on its codes (with an encoder).
 
 Torch-free, like the configs: the CLI reads specs to build its flags without importing any model.
 """
@@ -26,7 +32,7 @@ from dataclasses import dataclass, field
 # figure callbacks the training layer knows (latentspace.training.figures); a spec lists the ones it wants
 FIGURE_NAMES = ("loss", "reconstructions", "kl_per_dim", "progress", "step_losses", "trajectory", "samples")
 OBJECTIVES = ("val_loss", "fid")
-PRIORS = (None, "normal")
+PRIORS = (None, "normal", "learned")
 
 
 @dataclass(frozen=True)
@@ -37,11 +43,16 @@ class ModelSpec:
     config_cls: type                # its hyperparameters: a dataclass of `config.option` fields
     module: object                  # the LightningModule class, or "package.module:Class" (imported lazily)
     encoder: bool                   # offers encode(x) -> z
-    prior: str | None               # "normal": its own N(0, I) prior over latents; None: none
+    prior: str | None               # "normal": its own N(0, I) prior; "learned": `prior_sampler`; None: none
     gaussian_posterior: bool = False  # offers encode_distribution(x) -> (μ, log σ²) and loss_terms(x)
     objective: str = "val_loss"     # what a hyperparameter search minimises
     monitor: str | None = "val_loss"  # the metric of best.ckpt and early stopping; None: the last epoch
-    latent_field: str | None = "latent_dim"  # the config field that sets the latent size (None: none does)
+    latent_field: str | None = "latent_dim"  # the config field that sets a code's size (None: no such field)
+    discrete: bool = False          # latents are integer code indices (a VQ grid), not real numbers
+    prior_sampler: str | None = None  # with prior "learned": the sampler (latentspace.samplers) it is drawn by
+    # config fields that only matter when images are drawn (e.g. ODE steps, guidance): generate, evaluate and
+    # load_run may override them for one use without retraining
+    sampling_options: tuple = ()
     train_defaults: dict = field(default_factory=dict)  # TrainConfig values of this model's fast recipe
     # named recipes besides the default one (`train --recipe NAME`): config and TrainConfig values in one dict
     recipes: dict = field(default_factory=dict)
@@ -60,11 +71,25 @@ class ModelSpec:
             raise ValueError(f"{self.kind}: objective must be one of {OBJECTIVES}, prior one of {PRIORS}")
         if self.gaussian_posterior and not self.encoder:
             raise ValueError(f"{self.kind}: a Gaussian posterior needs an encoder")
+        if (self.prior == "learned") != (self.prior_sampler is not None):
+            raise ValueError(f"{self.kind}: a learned prior names its sampler (prior_sampler), and only it does")
+        unknown = [o for o in self.sampling_options if o not in _field_names(self.config_cls)]
+        if unknown:
+            raise ValueError(f"{self.kind}: sampling options {unknown} are not fields of {self.config_cls.__name__}")
 
     @property
     def can_sample(self) -> bool:
-        """From its prior, or (with an encoder) from a mixture fitted on its codes."""
+        """From its prior (its own or a learned one), or (with an encoder) from a sampler fitted on its codes."""
         return self.prior is not None or self.encoder
+
+    @property
+    def default_sampler(self) -> str | None:
+        """The sampler its images are drawn by unless one is asked for (None: it cannot sample)."""
+        if self.prior == "normal":
+            return "prior"
+        if self.prior == "learned":
+            return self.prior_sampler
+        return "gmm" if self.encoder else None
 
     def model_class(self) -> type:
         if isinstance(self.module, str):
@@ -72,9 +97,21 @@ class ModelSpec:
             return getattr(importlib.import_module(module), name)
         return self.module
 
-    def build(self, config, image_shape=(1, 28, 28)):
-        """The model for `config` and images of `image_shape` (channels, height, width)."""
-        return self.model_class()(config, image_shape=tuple(image_shape))
+    def build(self, config, image_shape=(1, 28, 28), num_classes: int = 0):
+        """The model for `config`, images of `image_shape` (channels, height, width) and `num_classes` classes
+        (what a conditional model is conditioned on; 0 for none)."""
+        return self.model_class()(config, image_shape=tuple(image_shape), num_classes=int(num_classes))
 
-    def latent_size(self, config) -> int:
-        return int(getattr(config, self.latent_field))
+    def wants_labels(self, config) -> bool:
+        """Whether `config` asks for a class-conditional model (its `conditional` field, where it has one)."""
+        return bool(getattr(config, "conditional", False))
+
+    def run_name(self, config) -> str:
+        """The stem of a default run directory's name: "ae-z20", or the kind where codes have no size field."""
+        return f"{self.kind}-z{getattr(config, self.latent_field)}" if self.latent_field else self.kind
+
+
+def _field_names(cls) -> set:
+    import dataclasses
+
+    return {f.name for f in dataclasses.fields(cls)} if dataclasses.is_dataclass(cls) else set()

@@ -22,6 +22,8 @@ class VAEConfig(AEConfig):
     weight_decay: float = option(0.0, "weight decay (L2)", minimum=0.0)
     kl_warmup: float = option(1.0, "fraction of the training steps over which the KL weight rises linearly from 0 "
                                    "to β (KL annealing; validation always uses β)", minimum=0.0)
+    conditional: bool = option(False, "condition encoder and decoder on the class (a conditional VAE: generate "
+                                      "--class K draws that class; needs labelled data)")
 
 
 SPEC = ModelSpec(

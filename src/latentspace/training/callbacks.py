@@ -20,6 +20,7 @@ class EpochMetrics(Callback):
 
     def __init__(self, path: Path):
         self.csv = CsvLog(path)
+        self.last_row: dict | None = None
         self.t0 = self.train_time = 0.0
         self.seen = 0
 
@@ -44,6 +45,25 @@ class EpochMetrics(Callback):
             if not k.endswith("_step"):
                 row[k.removesuffix("_epoch")] = float(v)
         self.csv.append([row])
+        self.last_row = row
+
+
+class Tracked(Callback):
+    """Hands each epoch's metrics.csv row (EpochMetrics, listed before it, has just written it) to an experiment
+    tracker (`tracking.Tracker`); marks the tracked run failed, or killed on Ctrl-C, when training raises."""
+
+    def __init__(self, tracker):
+        self.tracker = tracker
+
+    def on_train_epoch_end(self, trainer, pl_module):
+        if not trainer.is_global_zero:
+            return
+        row = next(cb for cb in trainer.callbacks if isinstance(cb, EpochMetrics)).last_row
+        if row is not None and row["epoch"] == trainer.current_epoch:
+            self.tracker.log_epoch(row)
+
+    def on_exception(self, trainer, pl_module, exception):
+        self.tracker.end("KILLED" if isinstance(exception, KeyboardInterrupt) else "FAILED")
 
 
 class NonFiniteLoss(LatentspaceError):

@@ -12,6 +12,7 @@ from latentspace.data.registry import (
     check_dataset_name,
     check_image_size,
 )
+from latentspace.training.tracking import LOGGERS, absolute_uri, check_logger, check_uri
 
 DEVICES = ("auto", "cpu", "cuda", "gpu", "mps")
 PRECISIONS = ("auto", "32-true", "32", "16-mixed", "bf16-mixed", "64-true")
@@ -38,6 +39,12 @@ class TrainConfig:
     image_size: int = option(None, f"center-crop and resize images to N x N, {MIN_SIZE} to {MAX_SIZE} "
                                    "(default: the dataset's own size; a folder's most common)", check=check_image_size)
     channels: int = option(None, "1 (grey) or 3 (RGB) (default: the data's own)", choices=(1, 3))
+    logger: str = option("local", "local: metrics to RUN/logs (CSV, and TensorBoard when installed); mlflow: also "
+                                  "to an MLflow run (params, per-epoch metrics, figures; pip install "
+                                  "'latentspace[mlflow]')", choices=LOGGERS, check=check_logger)
+    mlflow_uri: str = option(None, "MLflow tracking URI with --logger mlflow (default: $MLFLOW_TRACKING_URI, else "
+                                   "sqlite:///mlflow.db in the working directory)", check=check_uri)
 
     def __post_init__(self):
         self.dataset = absolute_dataset(self.dataset)  # a run records where its folder is, from anywhere
+        self.mlflow_uri = absolute_uri(self.mlflow_uri)  # and where its MLflow database is

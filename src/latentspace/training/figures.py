@@ -62,8 +62,8 @@ class Reconstructions(RunFigure):
 
         test = splits.test
         index = first_of_each_class(test, n)
-        x = test.floats(index)
-        recon = model.decode(model.encode(x.to(model.device)))
+        x, c = test.floats(index), model.condition(test.labels[index])
+        recon = model.decode(model.encode(x.to(model.device), c), c)
         names = [test.classes[int(test.labels[i])] for i in index] if test.labelled else None
         return [plot_image_rows([to_uint8(x), to_uint8(recon)], ["original", "reconstruction"],
                                 f"{model.title()}: test images and their reconstructions",
@@ -161,8 +161,12 @@ class ProgressGrid(RunFigure):
 
         was_training = pl_module.training
         pl_module.eval()
+        from latentspace.samplers.store import sample_labels
+
+        z = pl_module.progress_latents()
+        labels = sample_labels(pl_module, len(z))  # a conditional model: every class in turn
         with torch.no_grad():
-            images = pl_module.decode(pl_module.progress_latents())
+            images = pl_module.decode(z, None if labels is None else labels.to(z.device))
         pl_module.train(was_training)
         progress_frame(to_uint8(images), self.run.progress_frames / f"epoch_{trainer.current_epoch:03d}.png",
                        trainer.current_epoch, pl_module.spec.title)
@@ -175,8 +179,9 @@ class ProgressGrid(RunFigure):
 
 
 class StepLosses(RunFigure):
-    """The numbers each training step returns (a GAN's losses and discriminator outputs, a flow model's loss), one row per step
-    in RUN/<kind>_steps.csv, appended every epoch; after training, loss.png from them (study fig. 10)."""
+    """The numbers each training step returns (a GAN's losses and discriminator outputs, a flow model's loss),
+    one row per step in RUN/<kind>_steps.csv, appended every epoch; after training, loss.png from them (study
+    fig. 10)."""
 
     def __init__(self, run: Run):
         super().__init__(run)
@@ -211,7 +216,8 @@ class StepLosses(RunFigure):
 
         path = self.run.path / f"{model.kind}_steps.csv"
         steps = read_metrics(path) if path.is_file() else {}
-        return [step_loss_figure(steps, model.spec.title, self.run.figures / "loss.png", ylabel=model.spec.loss_label)]
+        return [step_loss_figure(steps, model.spec.title, self.run.figures / "loss.png",
+                                 ylabel=model.spec.loss_label)]
 
 
 class Samples(RunFigure):
@@ -220,8 +226,9 @@ class Samples(RunFigure):
     @torch.no_grad()
     def finish(self, model, splits, n: int = 64):
         from latentspace.figures.gan import samples_figure
+        from latentspace.samplers.store import sample_labels
 
-        images = model.sample(n, generator=torch.Generator().manual_seed(SAMPLES_SEED))
+        images = model.sample(n, generator=torch.Generator().manual_seed(SAMPLES_SEED), labels=sample_labels(model, n))
         return [samples_figure(to_uint8(images), self.run.figures / "samples.png",
                                f"{model.title()}: {n} samples from fresh noise")]
 
@@ -238,9 +245,10 @@ class Trajectory(RunFigure):
     @torch.no_grad()
     def finish(self, model, splits, n: int = 8):
         from latentspace.figures.plots import plot_image_rows
+        from latentspace.samplers.store import sample_labels
 
         z = model.prior_latents(n, torch.Generator().manual_seed(SAMPLES_SEED))
-        states, estimates = model.trajectory(z, list(self.TIMES))
+        states, estimates = model.trajectory(z, list(self.TIMES), labels=sample_labels(model, n))
         rows, labels = [], []
         for t, x, x0 in zip(self.TIMES, states, estimates):
             rows.append(to_uint8(x))

@@ -26,11 +26,13 @@ from latentspace.errors import LatentspaceError
 from latentspace.io import CsvLog, merge_json, write_json
 from latentspace.models import get_spec
 from latentspace.runs import Run, default_run_path, environment, load_weights
+from latentspace.training import tracking
 from latentspace.training.callbacks import (
     EpochMetrics,
     FiniteLossGuard,
     NonFiniteLoss,
     RNGState,
+    Tracked,
     TrainLog,
 )
 from latentspace.training.config import TrainConfig
@@ -117,7 +119,7 @@ RESUMABLE = ("epochs", "max_time", "device", "devices")
 
 
 def prepare_run(kind: str, model_config, train_config: TrainConfig, out=None, resume: bool = False,
-                given: set | None = None) -> tuple:
+                given: set | None = None, parent=None) -> tuple:
     """Create (or reopen, with resume) the run directory; returns (Run, model_config, train_config).
 
     On resume the run's recorded configs are used. `given` names the settings the user set explicitly
@@ -140,6 +142,7 @@ def prepare_run(kind: str, model_config, train_config: TrainConfig, out=None, re
         if not run.last_checkpoint.is_file():
             raise LatentspaceError(f"{out}: nothing to resume (no checkpoints/last.ckpt); train it afresh")
         saved = run.config()
+        parent = saved.get("parent")  # a second stage stays one
         if saved["model"] != kind:
             raise LatentspaceError(f"{out} is a {saved['model']} run, not {kind}")
         saved_model = config_from_dict(spec.config_cls, {**_LEGACY_OPTIM, **saved["model_config"]})
@@ -149,9 +152,10 @@ def prepare_run(kind: str, model_config, train_config: TrainConfig, out=None, re
         changes = {k: getattr(train_config, k) for k in RESUMABLE if given is None or k in given}
         model_config, train_config = saved_model, dataclasses.replace(saved_train, **changes)
     else:
-        run = Run(Path(out) if out else default_run_path(kind, spec.latent_size(model_config)))
+        run = Run(Path(out) if out else default_run_path(spec.run_name(model_config)))
         if run.config_file.exists():
             raise LatentspaceError(f"{run.path} already holds a run; continue it with --resume or choose another --out")
+        train_config = tracking.settle(train_config)  # the MLflow store it tracks into, when it does
     validate_config(model_config)
     validate_config(train_config)
     check_device(train_config)
@@ -159,11 +163,13 @@ def prepare_run(kind: str, model_config, train_config: TrainConfig, out=None, re
     if run.summary_file.exists():
         run.summary_file.unlink()  # the run is being changed: it is unfinished until the new summary
     write_json(run.config_file, {
+        **(saved if resume else {}),  # what else the run recorded (its MLflow run) stays
         "model": kind,
         "model_config": dataclasses.asdict(model_config),
         "train": dataclasses.asdict(train_config),
         "seed": train_config.seed,
         "dataset": train_config.dataset,
+        **({"parent": str(Path(parent).resolve())} if parent is not None else {}),
         "environment": environment(),
     })
     return run, model_config, train_config
@@ -181,16 +187,23 @@ def _refuse_changes(given: set, *pairs) -> None:
 
 
 def fit(kind: str, model_config=None, train_config: TrainConfig | None = None, out=None, resume: bool = False,
-        progress: bool = True, callbacks=(), given: set | None = None) -> Run:
+        progress: bool = True, callbacks=(), given: set | None = None, parent=None) -> Run:
     """Train a model of `kind` into a run directory and finish it (figures, summary.json). Returns the Run.
 
     `callbacks` are extra Lightning callbacks (a search's pruning callback, for example); `given` is
-    what `prepare_run` says.
+    what `prepare_run` says; `parent` is the run a second stage is trained from (recorded in the run, and
+    its model handed to the new one's `adopt_parent`).
     """
     spec = get_spec(kind)
     model_config = model_config or spec.config_cls()
     train_config = train_config or TrainConfig(**spec.train_defaults)
-    run, model_config, train_config = prepare_run(kind, model_config, train_config, out, resume, given)
+    parent_model = None
+    if parent is not None and not resume:
+        from latentspace.runs import load_run
+
+        parent_model, parent_run = load_run(parent)  # a missing or unfinished parent: refused before any file
+        parent = parent_run.path
+    run, model_config, train_config = prepare_run(kind, model_config, train_config, out, resume, given, parent)
     os.environ[RUN_DIR_ENV] = str(run.path.resolve())
     quiet_lightning()
     L.seed_everything(train_config.seed, workers=True, verbose=False)
@@ -198,14 +211,19 @@ def fit(kind: str, model_config=None, train_config: TrainConfig | None = None, o
         splits = load_splits(train_config.dataset, train_config.data_dir, train_config.download,
                              seed=train_config.seed, limit_train=train_config.limit_train,
                              image_size=train_config.image_size, channels=train_config.channels)
+        model = spec.build(model_config, splits.image_shape, len(splits.classes) if splits.labelled else 0)
+        if resume and run.config().get("parent"):
+            from latentspace.runs import load_run
+
+            parent_model = load_run(run.config()["parent"])[0]
+        if parent_model is not None:
+            model.adopt_parent(parent_model)
     except LatentspaceError:
-        if not resume:  # data the user must fix: leave no new run directory behind
-            run.config_file.unlink(missing_ok=True)
-            with contextlib.suppress(OSError):
-                run.path.rmdir()
+        if not resume:  # data or options the user must fix: leave no new run directory behind
+            _discard(run)
         raise
-    merge_json(run.config_file, {"image_shape": list(splits.image_shape)})  # what load_run rebuilds the model for
-    model = spec.build(model_config, splits.image_shape)
+    # what load_run rebuilds the model for
+    merge_json(run.config_file, {"image_shape": list(splits.image_shape), "num_classes": model.num_classes})
     datamodule = ImageDataModule(splits, train_config.batch_size, train_config.seed)
     ckpt_path, log_version = None, ""
     if resume:
@@ -215,8 +233,15 @@ def fit(kind: str, model_config=None, train_config: TrainConfig | None = None, o
         log_version = f"resumed-at-epoch-{start_epoch}"  # keep the step logs of the earlier session
     elif run.metrics_file.exists():
         run.metrics_file.unlink()
+    try:
+        tracker = tracking.start(run, resume)  # an MLflow run with --logger mlflow, else None
+    except LatentspaceError:
+        if not resume:  # a tracking store the user must fix: as for data
+            _discard(run)
+        raise
     figures = figure_callbacks(spec, run)
-    trainer = build_trainer(train_config, run, progress, extra_callbacks=[*figures, *callbacks],
+    trainer = build_trainer(train_config, run, progress, extra_callbacks=[*figures, *callbacks,
+                                                                         *([Tracked(tracker)] if tracker else [])],
                             monitor=spec.monitor, log_version=log_version)
     t0 = time.time()
     try:
@@ -229,7 +254,15 @@ def fit(kind: str, model_config=None, train_config: TrainConfig | None = None, o
     if not trainer.is_global_zero:
         return run
     finish_run(model, trainer, run, splits, figures, time.time() - t0)
+    if tracker is not None:
+        tracker.finish(run)
     return run
+
+
+def _discard(run: Run) -> None:
+    run.config_file.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        run.path.rmdir()
 
 
 def finish_run(model, trainer, run: Run, splits, figures, wall_s: float) -> None:

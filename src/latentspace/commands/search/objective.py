@@ -8,7 +8,7 @@ from pathlib import Path
 import optuna
 from lightning.pytorch.callbacks import Callback
 
-from latentspace.analysis.samplers import sample_images
+from latentspace.samplers.store import draw
 from latentspace.commands.evaluate import sample_quality
 from latentspace.commands.search.settings import SearchSettings
 from latentspace.config import config_from_dict
@@ -77,7 +77,7 @@ def sample_fid(run, train) -> float:
     """FID of FID_SAMPLES samples of the run's final model against the test set (an FID objective)."""
     model, _ = load_run(run.path, checkpoint="last")
     splits = run_splits(run.config()["train"])  # the dataset's own feature network (by its identity) scores them
-    samples, _ = sample_images(model, FID_SAMPLES, lambda: splits.train, seed=train.seed)
+    samples = draw(model, FID_SAMPLES, train.seed, train=lambda: splits.train).images
     fid = sample_quality(samples, train.dataset, n=FID_SAMPLES, seed=train.seed, splits=splits)["fid"]
     merge_json(run.path / "evaluation.json", {"fid": fid, "n_samples": FID_SAMPLES})
     return float(fid)

@@ -70,7 +70,7 @@ async function pumpDecode() {
     decoder.pending = null;
     const run = state.run.name;
     try {
-      const blob = await api("/api/decode", { run, z });
+      const blob = await api("/api/decode", { run, z, ...classField() });
       if (run !== state.run.name) continue;
       const url = URL.createObjectURL(blob);
       const img = $("decoded");
@@ -82,6 +82,15 @@ async function pumpDecode() {
     } catch (e) { showError(e); }
   }
   decoder.busy = false;
+}
+
+// the class a conditional run draws (the class picker), as a request field; nothing for other runs
+function classField() {
+  return state.run.conditional ? { label: parseInt($("class-select").value, 10) } : {};
+}
+
+function setClass(label) {
+  if (state.run.conditional && label >= 0) $("class-select").value = String(label);
 }
 
 // ---------------------------------------------------------------- runs
@@ -114,6 +123,20 @@ async function loadRun(name) {
     + (run.has_map ? `, ${run.n_test} test images, map: ${run.map_method}` : ", no encoder");
   $("sample").hidden = !run.can_sample;
   $("samples-block").hidden = !run.can_sample;
+  const samplers = $("sampler-select");
+  samplers.replaceChildren(...run.samplers.map((name, k) => {
+    const o = document.createElement("option");
+    o.value = name; o.textContent = k === 0 ? `${name} (default)` : name;
+    return o;
+  }));
+  $("sampler-picker").hidden = !run.can_sample;
+  const classes = $("class-select");
+  classes.replaceChildren(...run.classes.map((name, c) => {
+    const o = document.createElement("option");
+    o.value = String(c); o.textContent = name;
+    return o;
+  }));
+  $("class-picker").hidden = !run.conditional;
   $("map").hidden = !run.has_map; $("legend").hidden = !run.has_map; $("map-help").hidden = !run.has_map;
   $("no-map").hidden = run.has_map;
   $("original-fig").hidden = $("recon-fig").hidden = true;
@@ -321,6 +344,7 @@ async function onMapClick(ev) {
 async function selectImage(i) {
   try {
     const info = await imageInfo(i);
+    setClass(info.label);  // a conditional run decodes a test image's code with its own class
     select({ z: info.z, index: i, label: imageName(info), info });
   } catch (e) { showError(e); }
 }
@@ -394,7 +418,7 @@ async function interpolate() {
   const end = (e) => (e.index !== null && e.index !== undefined ? e.index : e.z);
   try {
     const res = await api("/api/interpolate", { run: state.run.name, from: end(state.a), to: end(state.b),
-                                                steps: 10, mode: $("interp-mode").value });
+                                                steps: 10, mode: $("interp-mode").value, ...classField() });
     fillStrip($("interp-strip"), res.images, (im) => `t = ${im.t.toFixed(2)}`);
     showError(null);
   } catch (e) { showError(e); }
@@ -402,7 +426,8 @@ async function interpolate() {
 
 async function sample() {
   try {
-    const res = await api("/api/sample", { run: state.run.name, n: 10 });
+    const res = await api("/api/sample", { run: state.run.name, n: 10, sampler: $("sampler-select").value,
+                                           ...classField() });
     fillStrip($("sample-strip"), res.images, (im, k) => `sample ${k + 1}`);
     showError(null);
   } catch (e) { showError(e); }
@@ -428,5 +453,9 @@ $("set-b").addEventListener("click", () => setEnd("b"));
 $("interp-mode").addEventListener("change", () => { if (state.a && state.b) interpolate(); });
 $("reset").addEventListener("click", resetSliders);
 $("sample").addEventListener("click", sample);
+$("class-select").addEventListener("change", () => {
+  if (state.selection) showSelection();
+  if (state.a && state.b) interpolate();
+});
 window.addEventListener("resize", () => { if (state.map) prepareMap(); });
 init();
