@@ -2,6 +2,7 @@
 determinism), EMA and gradient clipping, refusals, and a tiny run through the real trainer."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from lightning.pytorch.callbacks import Callback
@@ -319,3 +320,157 @@ def test_guided_samples_land_in_the_asked_class():
     images = model.sample(16, torch.Generator().manual_seed(1), labels=asked)
     top, bottom = images[:, :, :8].mean((1, 2, 3)), images[:, :, 8:].mean((1, 2, 3))
     assert torch.equal((bottom > top).long(), asked)
+
+
+# ---------------------------------------------------------------------------------------------- everywhere the others go
+
+def cli(*argv) -> int:
+    from latentspace.cli import main
+
+    return main([str(a) for a in argv])
+
+
+@pytest.mark.integration
+def test_generate_draws_a_class_at_a_guidance_and_steps_asked_for_this_use(tiny_conditional_flow_run, tmp_path):
+    from latentspace.commands.generate import generate_run
+
+    run = tiny_conditional_flow_run.path
+    r = generate_run(run, "prior", n=4, label=3, sampling={"guidance": 3.0, "sample_steps": 3})
+    assert r["images"].shape == (4, 28, 28) and r["labels"].tolist() == [3] * 4
+    assert "guidance 3" in r["title"] and "3 Heun steps" in r["title"] and "class Dress" in r["title"]
+    # the settings change the images, and the run keeps its own
+    plain = generate_run(run, "prior", n=4, label=3)
+    assert not np.array_equal(plain["images"], r["images"])
+    assert load_run_config(run)["guidance"] is None and load_run_config(run)["sample_steps"] == 2
+    assert cli("generate", run, "--mode", "prior", "--class", "Dress", "--guidance", "3", "--sample-steps", "3",
+               "--n", "4", "--out", tmp_path / "dress.npy") == 0
+    assert np.array_equal(np.load(tmp_path / "dress.npy"), r["images"])
+
+
+def load_run_config(run) -> dict:
+    import json
+
+    return json.loads((run / "config.json").read_text())["model_config"]
+
+
+@pytest.mark.integration
+def test_interpolation_slerps_two_noises_or_goes_through_the_encoder(tiny_flow_run, tmp_path):
+    from latentspace.commands.generate import generate_run
+
+    run = tiny_flow_run.path
+    samples = generate_run(run, "interpolate", steps=5, ends="samples", seed=1)
+    assert list(samples["rows"]) == ["linear", "spherical"] and samples["images"].shape == (10, 28, 28)
+    ends = generate_run(run, "prior", n=2, seed=1)["images"]  # the two samples the walk runs between
+    spherical = samples["rows"]["spherical"]
+    for got, want in ((spherical[0], ends[0]), (spherical[-1], ends[1])):
+        assert np.abs(got.astype(int) - want).max() <= 1  # the same noise (slerp's ends, up to rounding)
+    images = generate_run(run, "interpolate", steps=5, src=0, dst=1)
+    assert images["images"].shape == (10, 28, 28) and "test image 0" in images["title"]
+    assert cli("generate", run, "--mode", "interpolate", "--ends", "samples", "--steps", "4",
+               "--out", tmp_path / "walk.png") == 0
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("argv, message", [
+    (("--mode", "prior", "--guidance", "2"), "--guidance steers a class-conditional run"),
+    (("--mode", "prior", "--class", "1"), "trained without classes"),
+    (("--mode", "prior", "--sample-steps", "0"), "--sample-steps must be at least 1, got 0"),
+    (("--mode", "prior", "--solver", "ddim"), "--solver ddim does not solve --objective flow"),
+    (("--mode", "traverse"), "latent is an image of shape (1, 28, 28)"),
+])
+def test_what_a_flow_run_cannot_do_is_refused_in_one_line(tiny_flow_run, tmp_path, capsys, argv, message):
+    assert cli("generate", tiny_flow_run.path, *argv, "--out", tmp_path / "x.png") == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "x.png").exists()
+
+
+@pytest.mark.integration
+def test_evaluate_scores_samples_and_their_cost_without_a_floor(tiny_flow_run):
+    from latentspace.commands.evaluate import evaluate_run
+
+    m = evaluate_run(tiny_flow_run.path, n=50, sampling={"sample_steps": 1})
+    assert {"fid", "kid", "precision", "recall", "sample_seconds_per_1000", "test_mse"} <= set(m)
+    assert m["sample_seconds_per_1000"] > 0
+    # its encode-decode is the ODE both ways: measured on the first 1,000 test images; a floor of reconstructed
+    # training images would be the data's own score
+    assert m["reconstruction_images"] == 1000 and "floor_fid" not in m and "prior_share" not in m
+
+
+@pytest.mark.integration
+def test_embed_maps_the_noise_of_the_first_test_images(tiny_flow_run):
+    from latentspace.commands.embed import embed_run
+
+    r = embed_run(tiny_flow_run.path, "pca")
+    assert r["index"].tolist() == list(range(1000)) and r["latent"].shape == (1000, 784)
+    assert r["points"].shape == (1000, 2) and np.isfinite(r["points"]).all()
+    assert len(embed_run(tiny_flow_run.path, "pca", n=30)["index"]) == 30  # asked for: a seeded sample
+
+
+@pytest.mark.integration
+def test_the_explorer_maps_1000_test_images_and_decodes_a_seeded_noise(tiny_conditional_flow_run):
+    from fastapi.testclient import TestClient
+
+    from latentspace.explorer.app import create_app
+
+    client = TestClient(create_app([str(tiny_conditional_flow_run.path)]))
+    (run,) = client.get("/api/runs").json()["runs"]
+    assert run["n_test"] == 1000 and run["latent_shape"] == [1, 28, 28] and run["conditional"]
+    drawn = client.post("/api/sample", json={"run": run["name"], "n": 2, "seed": 5, "label": 4}).json()["images"]
+    z = drawn[0]["z"]
+    assert len(z) == 784
+    png = client.post("/api/decode", json={"run": run["name"], "z": z, "label": 4})
+    assert png.status_code == 200 and png.headers["content-type"] == "image/png"
+
+
+@pytest.mark.integration
+def test_the_python_api_trains_and_samples_it(tmp_path):
+    import latentspace as ls
+
+    run = ls.train("flow", out=tmp_path / "f", width=8, sample_steps=1, progress_images=4, epochs=1,
+                   limit_train=64, progress=False)
+    model = ls.load_run(run.path, sample_steps=3)
+    assert model.config.sample_steps == 3 and ls.load_run(run.path).config.sample_steps == 1
+    assert ls.sample(model, 3, seed=0).shape == (3, 28, 28)
+
+
+@pytest.mark.integration
+def test_a_folder_of_colour_pictures_trains_it_in_colour(tmp_path):
+    from latentspace.commands.generate import generate_run
+    from tests.datafiles import shapes_folder
+
+    folder = shapes_folder(tmp_path / "shapes", per_class=8)
+    out = tmp_path / "run"
+    assert cli("train", "flow", "--dataset", f"folder:{folder}", "--width", "8", "--sample-steps", "1",
+               "--progress-images", "4", "--epochs", "1", "--conditional", "--no-progress", "--out", out) == 0
+    model, _ = load_run_model(out)
+    assert model.image_shape == (3, 32, 32) and model.latent_shape == (3, 32, 32) and model.num_classes == 3
+    assert model.net.config.in_channels == 3
+    images = generate_run(out, "prior", n=3, label="squares")["images"]
+    assert images.shape == (3, 32, 32, 3)
+
+
+def load_run_model(path):
+    from latentspace.runs import load_run
+
+    return load_run(path)
+
+
+@pytest.mark.integration
+def test_two_cpu_processes_train_it_with_ddp(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from tests.training.test_trainer import clean_env
+
+    out = tmp_path / "ddp"
+    proc = subprocess.run([sys.executable, "-m", "latentspace.cli", "train", "flow", "--width", "8", "--sample-steps",
+                           "1", "--progress-images", "4", "--epochs", "1", "--limit-train", "256", "--batch-size",
+                           "32", "--device", "cpu", "--devices", "2", "--no-progress", "--out", str(out)],
+                          capture_output=True, text=True, env=clean_env(), timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    s = json.loads((out / "summary.json").read_text())
+    assert s["devices"] == 2 and s["finished"] and len(s["figures"]) == 4
+    model, _ = load_run_model(out)
+    assert int(model.ema_steps) == 4  # 256 images, 2 processes of batch 32: 4 steps each, the EMA kept in step

@@ -119,12 +119,14 @@ class Flow(LatentModel):
 
     def title(self) -> str:
         c = self.config
-        name = "Flow matching" if c.objective == "flow" else "DDPM"
         solver = solver_of(c)
-        steps = f"{c.sample_steps} {solver.upper() if solver == 'ddim' else solver.capitalize()} steps"
-        if self.conditional:
-            return f"conditional {name} ({steps}, guidance {self.guidance:g})"
-        return f"{name} ({steps})"
+        steps = (f"{c.sample_steps} {solver.upper() if solver == 'ddim' else solver.capitalize()} "
+                 f"step{'s' if c.sample_steps != 1 else ''}")
+        if c.objective == "ddpm":
+            name = "class-conditional DDPM" if self.conditional else "DDPM"
+        else:
+            name = "class-conditional flow matching" if self.conditional else "flow matching"
+        return f"{name[0].upper()}{name[1:]} ({steps}{f', guidance {self.guidance:g}' if self.conditional else ''})"
 
     def progress_latents(self) -> torch.Tensor:
         return self.fixed_noise
