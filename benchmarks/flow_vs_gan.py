@@ -47,10 +47,11 @@ def log(msg: str) -> None:
     print(f"[flow_vs_gan {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
-def train(kind: str, minutes: float, run_dir: Path, resume: bool, threads: int, seed: int) -> float:
-    """`latentspace train KIND --max-time minutes` (resumed when asked); returns the process's wall seconds."""
+def train(kind: str, minutes: float, run_dir: Path, resume: bool, threads: int, seed: int, flags=()) -> float:
+    """`latentspace train KIND --max-time minutes [flags]` (resumed when asked); returns the process's wall
+    seconds."""
     cmd = [sys.executable, "-m", "latentspace.cli", "train", kind, "--epochs", "100000", "--max-time", str(minutes),
-           "--out", str(run_dir), "--no-progress"]
+           "--out", str(run_dir), "--no-progress", *flags]
     cmd += ["--resume"] if resume else ["--seed", str(seed)]
     log(" ".join(cmd[2:]))
     t0 = time.time()
