@@ -129,12 +129,13 @@ def test_the_trajectory_shows_noise_then_images_with_their_estimates(tmp_path, m
     from latentspace.models.flow_config import FlowConfig
     from tests.pixels import assert_grey
 
-    asked = []
+    asked, given = [], []
     real = Flow.trajectory
 
-    def recorded(self, z, times):
+    def recorded(self, z, times, labels=None):
         asked.append(list(times))
-        return real(self, z, times)
+        given.append(labels)
+        return real(self, z, times, labels)
 
     monkeypatch.setattr(Flow, "trajectory", recorded)
     for shape, check in (((1, 16, 16), assert_grey), ((3, 16, 16), assert_shows_something)):
@@ -143,4 +144,8 @@ def test_the_trajectory_shows_noise_then_images_with_their_estimates(tmp_path, m
         (png,) = Trajectory(Run(tmp_path / str(shape[0]))).finish(model, None)
         assert png.name == "trajectory.png"
         check(png)
-    assert asked[0] == [1.0, 0.75, 0.5, 0.25, 0.0]
+    assert asked[0] == [1.0, 0.75, 0.5, 0.25, 0.0] and given == [None, None]
+    # a conditional model's trajectory draws every class in turn
+    conditional = Flow(FlowConfig(width=8, sample_steps=2, conditional=True), (1, 16, 16), num_classes=3).eval()
+    Trajectory(Run(tmp_path / "c")).finish(conditional, None)
+    assert given[-1].tolist() == [0, 1, 2, 0, 1, 2, 0, 1]
