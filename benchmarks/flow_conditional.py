@@ -4,7 +4,7 @@ of asked classes recognised by our feature network at the default guidance.)
 Trains `latentspace train flow --conditional --max-time MINUTES` on Fashion-MNIST (`--threads` threads, its
 own process), then draws `--per-class` (1,000) samples of every class from seeded noise, through the one sampler
 every command uses (`samplers.store.draw`), at each guidance weight asked (`--guidance`, default: the model's
-own, 2), and has our feature network (the one `evaluate` scores with) classify them. Prints one JSON line: per
+own, 2), and scores them as `evaluate` does (our feature network classifies them). Prints one JSON line: per
 guidance, the share of samples recognised as the class asked for, overall and per class (with the worst class),
 the FID of the whole balanced set in our features, and the seconds per 1,000 samples (the guided network call
 runs on the batch twice); beside them, the same share for the real test images (the feature network's own
@@ -35,52 +35,33 @@ TARGET = 0.95  # the share of asked classes recognised at the default guidance
 
 
 def score(run_dir: Path, per_class: int, guidance: float | None, seed: int) -> dict:
-    """Per-class recognition of `per_class` samples of each class at `guidance` (None: the run's own)."""
-    import numpy as np
-
-    from latentspace.analysis.quality import extract_features
-    from latentspace.commands.evaluate import sample_quality
+    """`evaluate`'s sample metrics of `per_class` samples of every class at `guidance` (None: the run's own),
+    drawn every class in turn: the share recognised as the class asked for, per class, and the FIDs."""
+    from latentspace.commands.evaluate import sample_metrics
     from latentspace.data.images import run_splits
-    from latentspace.models.featurenet import feature_net_for
     from latentspace.runs import load_run
-    from latentspace.samplers.store import draw
 
     model, run = load_run(run_dir, checkpoint="last", sampling={"guidance": guidance})
     if not model.conditional:
         raise SystemExit(f"{run_dir}: not a class-conditional run (train it with --conditional)")
     splits = run_splits(run.config()["train"])
-    net, _ = feature_net_for(splits)
-    images, correct, seconds = [], {}, 0.0
-    for k, name in enumerate(splits.classes):
-        t0 = time.perf_counter()
-        drawn = draw(model, per_class, seed + k, labels=[k])
-        seconds += time.perf_counter() - t0
-        predicted = extract_features(net, drawn.images).probs.argmax(1).numpy()
-        correct[name] = round(float(np.mean(predicted == k)), 4)
-        images.append(drawn.images)
-    pooled = np.concatenate(images)
-    quality = sample_quality(pooled, splits=splits, n=len(pooled), seed=seed)
-    worst = min(correct, key=correct.get)
-    return {"guidance": model.guidance, "accuracy": round(float(np.mean(list(correct.values()))), 4),
-            "worst_class": worst, "worst_accuracy": correct[worst], "per_class_accuracy": correct,
-            "fid": quality["fid"], "s_per_1000_samples": round(seconds / len(pooled) * 1000, 3)}
+    m = sample_metrics(model, splits, n=per_class * len(splits.classes), seed=seed, floor=False)
+    per = m["class_accuracy_per_class"]
+    worst = min(per, key=per.get)
+    return {"guidance": model.guidance, "accuracy": round(m["class_accuracy"], 4), "worst_class": worst,
+            "worst_accuracy": per[worst], "per_class_accuracy": per, "class_fid": m["class_fid_per_class"],
+            "fid": m["fid"], "s_per_1000_samples": m["sample_seconds_per_1000"]}
 
 
 def real_accuracy(run_dir: Path) -> dict:
-    """The same recognition on the real test images, per class: what the feature network itself reaches (93 % in
-    all, shirts 77 %, for Fashion-MNIST's shipped one), the yardstick's own ceiling beside the samples' share."""
-    import numpy as np
-
-    from latentspace.analysis.quality import extract_features
+    """The same share for the real test images (each "asked" for its own class): the feature network's own
+    accuracy (93 % in all, shirts 77 %, for Fashion-MNIST's shipped one), the yardstick's ceiling."""
+    from latentspace.commands.evaluate import class_quality
     from latentspace.data.images import run_splits
-    from latentspace.models.featurenet import feature_net_for
 
     splits = run_splits(json.loads((run_dir / "config.json").read_text())["train"])
-    net, _ = feature_net_for(splits)
-    predicted = extract_features(net, splits.test.arrays()).probs.argmax(1).numpy()
-    labels = splits.test.labels.numpy()
-    per_class = {name: round(float(np.mean(predicted[labels == k] == k)), 4) for k, name in enumerate(splits.classes)}
-    return {"accuracy": round(float(np.mean(predicted == labels)), 4), "per_class_accuracy": per_class}
+    m = class_quality(splits.test.arrays(), splits.test.labels, splits)
+    return {"accuracy": round(m["class_accuracy"], 4), "per_class_accuracy": m["class_accuracy_per_class"]}
 
 
 def main(argv=None) -> int:

@@ -122,6 +122,16 @@ class PrecomputedFeatures(nn.Module):
 
 # ---------------------------------------------------------------- the metrics
 
+def fid(real: torch.Tensor, fake: torch.Tensor) -> float:
+    """FID alone between two feature sets (N x F), via torchmetrics: where KID's subsets are not wanted."""
+    from torchmetrics.image.fid import FrechetInceptionDistance
+
+    metric = FrechetInceptionDistance(feature=PrecomputedFeatures(real.shape[1]))
+    metric.update(real, real=True)
+    metric.update(fake, real=False)
+    return float(metric.compute())
+
+
 def fid_kid(real: torch.Tensor, fake: torch.Tensor, kid_subsets: int = 100, kid_subset_size: int = 1000,
             seed: int = 0) -> dict:
     """FID and KID (mean and std over random subsets) between two feature sets (N x F), via torchmetrics."""
@@ -189,6 +199,24 @@ def class_spread(probs: torch.Tensor) -> dict:
             "inception_score": float(kl.mean().exp()),
             "class_fractions": [round(float(v), 5) for v in torch.bincount(probs.argmax(1),
                                                                             minlength=probs.shape[1]) / len(probs)]}
+
+
+def asked_classes(real: Features, real_labels: torch.Tensor, fake: Features, asked: torch.Tensor,
+                  classes: tuple) -> dict:
+    """How well a conditional model draws the class it is asked for: the share of samples our classifier puts in
+    the asked class (overall and per class), and the FID of each class's samples against that class's real images
+    (N per class is small: compare these FIDs with one another at the same N, not with whole-set ones)."""
+    asked = torch.as_tensor(asked, dtype=torch.long)
+    hit = fake.probs.argmax(1) == asked
+    per_class, per_fid = {}, {}
+    for c, name in enumerate(classes):
+        mine, theirs = asked == c, torch.as_tensor(real_labels) == c
+        if mine.sum() < 2 or theirs.sum() < 2:
+            continue
+        per_class[name] = round(float(hit[mine].double().mean()), 4)
+        per_fid[name] = round(fid(real.features[theirs], fake.features[mine]), 4)
+    return {"class_accuracy": float(hit.double().mean()), "class_accuracy_per_class": per_class,
+            "class_fid_per_class": per_fid}
 
 
 def compare(real: Features, fake: Features, real_radii=None, kid_subsets: int = 100, seed: int = 0) -> dict:

@@ -29,6 +29,7 @@ from latentspace.analysis.quality import (
     check_images,
     compare,
     extract_features,
+    fid,
     knn_radii,
     load_samples,
 )
@@ -98,15 +99,35 @@ def sample_metrics(model, splits, n: int = 10000, seed: int = 0, features: str =
     score = inception_quality if _check_features(features) == "inception" else sample_quality
     out = {**score(drawn.images, splits.name, n=n, seed=seed, splits=splits), "sampler": drawn.description,
            "sample_seconds_per_1000": round(seconds / len(drawn.images) * 1000, 3)}
-    if floor and spec_of(model).encoder and not spec_of(model).invertible:  # an invertible model's is the data's
-        floor = score(reconstructions(model, splits.train, n, seed), splits.name, n=n, seed=seed, splits=splits)
+    if drawn.labels is not None and features == "ours":
+        out.update(class_quality(drawn.images, drawn.labels, splits, n))
+    # its FID only: the floor's KID and precision would cost as much again; an invertible model has none (its
+    # reconstructions are the training images, whose score is the data's own)
+    if floor and spec_of(model).encoder and not spec_of(model).invertible:
+        recon = reconstructions(model, splits.train, n, seed)
+        floor = (inception_quality(recon, splits.name, n=n, seed=seed, splits=splits, kid_subsets=1)
+                 if features == "inception" else
+                 sample_quality(recon, splits.name, n=n, seed=seed, splits=splits, fid_only=True))
         fid_key = "inception_fid" if features == "inception" else "fid"
-        fid, floor_fid = out[fid_key], floor[fid_key]
+        sample_fid, floor_fid = out[fid_key], floor[fid_key]
         out[f"floor_{fid_key}"] = floor_fid
-        if fid > 0:
-            out["prior_share"] = round(max(0.0, fid - floor_fid) / fid, 4)
-            out["decoder_share"] = round(min(fid, floor_fid) / fid, 4)
+        if sample_fid > 0:
+            out["prior_share"] = round(max(0.0, sample_fid - floor_fid) / sample_fid, 4)
+            out["decoder_share"] = round(min(sample_fid, floor_fid) / sample_fid, 4)
     return out
+
+
+def class_quality(samples, asked, splits, n: int | None = None) -> dict:
+    """A conditional model's samples against the classes they were asked for (`quality.asked_classes`), in our
+    features; the reference is the test set's first n images, as for the FID."""
+    from latentspace.analysis.quality import asked_classes
+    from latentspace.models.featurenet import feature_net_for
+
+    net, meta = feature_net_for(splits)
+    ref = reference_features(net, meta, splits.name, n, splits=splits)
+    fake = extract_features(net, check_images(samples, "samples", net.arch.image_shape), shape=net.arch.image_shape)
+    labels = splits.test.labels[:len(ref.features.features)]
+    return asked_classes(ref.features, labels, fake, torch.as_tensor(asked), tuple(splits.classes))
 
 
 def reconstructions(model, images, n: int, seed: int = 0) -> np.ndarray:
@@ -190,7 +211,7 @@ def _array_key(images: torch.Tensor) -> str:
 
 def sample_quality(samples, dataset: str = "fashion-mnist", reference=None, n: int | None = 10000,
                    kid_subsets: int = 100, seed: int = 0, data_dir=None, download: bool = True,
-                   what: str = "samples", splits=None) -> dict:
+                   what: str = "samples", splits=None, fid_only: bool = False) -> dict:
     """FID, KID, precision, recall and class spread of uint8 `samples` (N x H x W for grey images, N x H x W x C).
 
     The reference is the dataset's test set (its first `n` images; `splits.test` when `splits` are given)
@@ -214,6 +235,8 @@ def sample_quality(samples, dataset: str = "fashion-mnist", reference=None, n: i
             _MEMORY[key] = Reference(feats, knn_radii(feats.features), f"{len(reference)} given images")
         ref = _MEMORY[key]
     fake = extract_features(net, samples, shape=shape)
+    if fid_only:
+        return {"fid": fid(ref.features.features, fake.features)}
     out = compare(ref.features, fake, real_radii=ref.radii, kid_subsets=kid_subsets, seed=seed)
     out["reference"] = ref.description
     out["feature_net"] = f"{meta.get('dataset', dataset)} ({meta['weights_sha256'][:12]}, test accuracy {meta.get('test_accuracy')})"

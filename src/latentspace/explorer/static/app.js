@@ -118,7 +118,8 @@ async function loadRun(name) {
   $("interp-ends").textContent = "pick A and B";
   const [c, h, w] = run.image_shape;
   sizeImages(run);
-  $("run-info").textContent = `${run.kind}, latent ${run.latent_dim}, ${c === 3 ? "colour" : "grey"} ${w} × ${h} images`
+  $("run-info").textContent = `${run.kind}${run.conditional ? " (class-conditional)" : ""}, latent ${run.latent_dim}, `
+    + `${c === 3 ? "colour" : "grey"} ${w} × ${h} images`
     + (run.classes.length ? "" : ", unlabelled")
     + (run.has_map ? `, ${run.n_test} test images, map: ${run.map_method}` : ", no encoder");
   $("sample").hidden = !run.can_sample;
