@@ -217,7 +217,8 @@ def build_parser() -> argparse.ArgumentParser:
     em.add_argument("run", help="run directory")
     em.add_argument("--method", default="pca", choices=METHODS, help="projection (default: pca)")
     em.add_argument("--split", default="test", choices=SPLITS, help="images to map (default: test)")
-    em.add_argument("--n", type=_int(3), help="a seeded sample of N images (default: the whole split)")
+    em.add_argument("--n", type=_int(3), help="a seeded sample of N images (default: the whole split, or the first images the "
+                    f"explorer maps where encoding costs a sample's solve: {_encode_limits()})")
     em.add_argument("--out", help="figure .png (default: RUN/figures/embedding-METHOD.png)")
     em.set_defaults(func=cmd_embed)
 
@@ -309,9 +310,17 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("runs", nargs="+", metavar="RUN", help="run directories (several: a run switcher)")
     ex.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
     ex.add_argument("--port", type=_int(0, 65535), default=8000, help="port (default: 8000)")
-    ex.add_argument("--limit-test", type=_int(2), help="map only the first N test images")
+    ex.add_argument("--limit-test", type=_int(2), help=f"map only the first N test images (default: all, or where "
+                                                       f"encoding costs a sample's solve: {_encode_limits()})")
     ex.set_defaults(func=cmd_explore)
     return p
+
+
+def _encode_limits() -> str:
+    """The models whose specs limit what is encoded by default (`encode_limit`), for help texts."""
+    from latentspace.models import MODELS
+
+    return ", ".join(f"{k} {s.encode_limit:,}" for k, s in MODELS.items() if s.encode_limit) or "none"
 
 
 def _sampler_flags(parser, what: str) -> None:

@@ -122,3 +122,23 @@ def test_samples_are_scored_against_the_test_set_at_the_size_and_channels_asked(
         assert main(["evaluate", str(tmp_path), *flags]) == 2
         err = capsys.readouterr().err.strip()
         assert "\n" not in err and flags[0] in err and "trained on" in err
+
+
+@pytest.mark.integration
+def test_an_invertible_model_has_no_floor_and_a_costly_encoder_reconstructs_its_first_test_images(tmp_path,
+                                                                                                  monkeypatch):
+    """`spec.invertible`: decoded training codes are the training images, whose score is the data's own, so no
+    floor; `spec.encode_limit`: the reconstruction metrics read the first N test images, and say so."""
+    import dataclasses
+
+    from latentspace.models import MODELS
+    from tests.fakes import FakeVAE, fake_run, register
+
+    register(monkeypatch)
+    path = fake_run(tmp_path / "vae", FakeVAE)
+    plain = evaluate_run(path, n=200)
+    assert "floor_fid" in plain and "reconstruction_images" not in plain
+    monkeypatch.setitem(MODELS, "fakevae", dataclasses.replace(MODELS["fakevae"], invertible=True, encode_limit=300))
+    m = evaluate_run(path, n=200)
+    assert "fid" in m and "floor_fid" not in m and "prior_share" not in m
+    assert m["reconstruction_images"] == 300 and m["test_mse"] != plain["test_mse"]

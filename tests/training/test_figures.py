@@ -19,6 +19,7 @@ from latentspace.training.figures import (
     Reconstructions,
     Samples,
     StepLosses,
+    Trajectory,
     first_of_each_class,
 )
 from tests.fakes import (
@@ -30,7 +31,7 @@ from tests.fakes import (
     fake_splits,
     fake_test_set,
 )
-from tests.pixels import assert_coloured
+from tests.pixels import assert_coloured, assert_shows_something
 
 
 class _Strategy:
@@ -121,3 +122,30 @@ def test_a_colour_model_draws_coloured_samples_and_reconstructions_also_of_an_un
     for labelled in (True, False):
         (recon,) = Reconstructions(run).finish(model, fake_splits(fake_colour_test_set(30, labelled=labelled)))
         assert_coloured(recon)
+
+
+def test_the_trajectory_shows_noise_then_images_with_their_estimates(tmp_path, monkeypatch):
+    from latentspace.models.flow import Flow
+    from latentspace.models.flow_config import FlowConfig
+    from tests.pixels import assert_grey
+
+    asked, given = [], []
+    real = Flow.trajectory
+
+    def recorded(self, z, times, labels=None):
+        asked.append(list(times))
+        given.append(labels)
+        return real(self, z, times, labels)
+
+    monkeypatch.setattr(Flow, "trajectory", recorded)
+    for shape, check in (((1, 16, 16), assert_grey), ((3, 16, 16), assert_shows_something)):
+        torch.manual_seed(0)
+        model = Flow(FlowConfig(width=8, sample_steps=4), shape).eval()
+        (png,) = Trajectory(Run(tmp_path / str(shape[0]))).finish(model, None)
+        assert png.name == "trajectory.png"
+        check(png)
+    assert asked[0] == [1.0, 0.75, 0.5, 0.25, 0.0] and given == [None, None]
+    # a conditional model's trajectory draws every class in turn
+    conditional = Flow(FlowConfig(width=8, sample_steps=2, conditional=True), (1, 16, 16), num_classes=3).eval()
+    Trajectory(Run(tmp_path / "c")).finish(conditional, None)
+    assert given[-1].tolist() == [0, 1, 2, 0, 1, 2, 0, 1]

@@ -29,7 +29,8 @@ def split_images(splits, split: str) -> ImageSet:
 
 def embed_run(run_path, method: str, split: str = "test", n: int | None = None, seed: int = 0,
               n_jobs: int = -1) -> dict:
-    """Load `RUN/embeddings/<method>.npz` when it matches the checkpoint, or compute and write it.
+    """Load `RUN/embeddings/<method>.npz` when it matches the checkpoint, or compute and write it: of a seeded
+    sample of n images, or the whole split (the first `spec.encode_limit` images where the spec sets one).
 
     Returns the cache's arrays plus `path`, `cached` (bool), `classes`, `title` and `panels`
     (name -> N x 2 points: {"mu", "logvar", "z"} for a Gaussian posterior, {"z"} otherwise).
@@ -45,7 +46,10 @@ def embed_run(run_path, method: str, split: str = "test", n: int | None = None, 
     path = embedding_path(run, method, split)
     splits = run_splits(run.config()["train"])
     images = split_images(splits, split)
-    index = seeded_subset(len(images), n, seed)
+    limit = spec_of(model).encode_limit
+    # a model whose encoding costs a sample's solve maps its first images unless told (those the explorer maps)
+    index = seeded_subset(len(images), n, seed) if n is not None or limit is None else \
+        np.arange(min(limit, len(images)), dtype=np.int64)
     data = read_embedding(path)
     cached = (data is not None and data.get("checkpoint_sha") == sha and data.get("params") == params
               and data.get("split", "test") == split and np.array_equal(data.get("index"), index))

@@ -1,9 +1,9 @@
 """`latentspace evaluate`: every metric that applies to a run's model (merged into RUN/evaluation.json), or
 the sample metrics of a file of images.
 
-Which metrics apply is read from the model's spec: reconstruction (MSE, PSNR, SSIM) with an encoder, the
-ELBO terms with a Gaussian posterior, and sample quality for any model that can sample, in one of two
-feature spaces:
+Which metrics apply is read from the model's spec: reconstruction (MSE, PSNR, SSIM) with an encoder (of the
+first `encode_limit` test images where the spec sets one: encoding costs an ODE solve there), the ELBO terms
+with a Gaussian posterior, and sample quality for any model that can sample, in one of two feature spaces:
 - `ours` (the default): FID, KID, precision/recall and class spread in our own metric network's features,
   the yardstick that means something on this data;
 - `inception`: FID and KID in InceptionV3 pool features with the literature's protocol
@@ -51,7 +51,10 @@ def evaluate_run(path, n: int = 10000, features: str = "ours", sampler: str | No
         feature_net_for(splits)  # none for this dataset: one line, before minutes of work
     results = {}
     if spec.encoder:
-        results.update(reconstruction_metrics(model, splits.test))
+        test = splits.test.head(spec.encode_limit)  # where encoding costs a sample's solve: its first images
+        results.update(reconstruction_metrics(model, test))
+        if len(test) < len(splits.test):
+            results["reconstruction_images"] = len(test)
     if spec.gaussian_posterior:
         results.update(elbo_terms(model, splits.test))
     if sampling_ok:
@@ -73,7 +76,9 @@ def sample_metrics(model, splits, n: int = 10000, seed: int = 0, features: str =
     set's own share; with `figures`, a directory, the closest pairs drawn in it as nearest.png); and, for a
     model with an encoder, the floor: the same metrics of the reconstructions of n training images, which no
     sampler can beat (its codes would be distributed exactly as the training codes), with the share of the
-    gap above it that the sampler causes."""
+    gap above it that the sampler causes.
+    An invertible model (`spec.invertible`) has none: its reconstructions are the training images themselves, so
+    their score is the data's own, the same for every model, and would blame the whole gap on its prior."""
     import time
 
     from latentspace.samplers.store import get_sampler
@@ -90,7 +95,9 @@ def sample_metrics(model, splits, n: int = 10000, seed: int = 0, features: str =
     if features == "ours":
         other = sampler if sampler not in (None, spec_of(model).default_sampler) else None
         out.update(copies(drawn.images, splits, seed, figures, other, model.title()))
-    if floor and spec_of(model).encoder:  # its FID only: the floor's KID and precision would cost as much again
+    # its FID only: the floor's KID and precision would cost as much again; an invertible model has none (its
+    # reconstructions are the training images, whose score is the data's own)
+    if floor and spec_of(model).encoder and not spec_of(model).invertible:
         recon = reconstructions(model, splits.train, n, seed)
         floor = (inception_quality(recon, splits.name, n=n, seed=seed, splits=splits, kid_subsets=1)
                  if features == "inception" else

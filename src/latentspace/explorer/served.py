@@ -255,9 +255,12 @@ def load_served_runs(paths, limit_test: int | None = None) -> list[ServedRun]:
         train = run.config()["train"]
         key = (train["dataset"], train.get("data_dir"), train.get("image_size"), train.get("channels"))
         if key not in tests:
-            tests[key] = run_splits(train).test.head(limit_test)
+            tests[key] = run_splits(train).test
+        # a model whose encoding costs a sample's solve maps its first images unless told (`spec.encode_limit`:
+        # all 10,000 test images through a flow model's ODE would keep the page from opening for minutes)
+        limit = limit_test if limit_test is not None else spec_of(model).encode_limit
         name = _unique(run.name, names)
-        served.append(ServedRun.from_model(name, model, tests[key], path=run.path,
+        served.append(ServedRun.from_model(name, model, tests[key].head(limit), path=run.path,
                                            train=lambda train=train: run_splits(train).train))
     return served
 

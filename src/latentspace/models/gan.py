@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from latentspace.models.base import STUDY_SHAPE, LatentModel
 from latentspace.models.gan_config import GANConfig
 from latentspace.models.nets import Discriminator, Generator
-from latentspace.models.optim import make_optimizer
+from latentspace.models.optim import ema_update, make_optimizer
 
 log = logging.getLogger("latentspace.gan")
 
@@ -145,12 +145,7 @@ class GAN(LatentModel):
     def _update_ema(self) -> None:
         if self.generator_ema is None:
             return
-        t = int(self.ema_steps)
-        decay = min(self.config.ema_decay, (1 + t) / (10 + t))
-        ema_p = list(self.generator_ema.parameters())
-        torch._foreach_lerp_(ema_p, list(self.generator.parameters()), 1.0 - decay)
-        for b_ema, b in zip(self.generator_ema.buffers(), self.generator.buffers()):
-            b_ema.copy_(b)
+        ema_update(self.generator_ema, self.generator, int(self.ema_steps), self.config.ema_decay)
         self.ema_steps += 1
 
     def _watch(self, finite: bool, d_loss: float, fake_std: float, batch_idx: int) -> None:

@@ -42,6 +42,7 @@ SPEC = ModelSpec(
     train_defaults={"batch_size": 16},
     recipes={"study": {"lr": 2e-4, "beta1": 0.5, "beta2": 0.999, "batch_size": 128}},
     figures=("step_losses", "progress", "samples"),
+    loss_label="BCE loss",
     # DCGAN: Adam's learning rate and β1, the two networks' widths
     search_space={"lr": ("float", 1e-5, 1e-2, True), "beta1": ("float", 0.0, 0.9, False),
                   "g_width": ("int", 16, 128, True), "d_width": ("int", 16, 128, True)},

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from latentspace.data.registry import STUDY_SHAPE
 
 # figure callbacks the training layer knows (latentspace.training.figures); a spec lists the ones it wants
-FIGURE_NAMES = ("loss", "reconstructions", "kl_per_dim", "progress", "step_losses", "samples")
+FIGURE_NAMES = ("loss", "reconstructions", "kl_per_dim", "progress", "step_losses", "trajectory", "samples")
 OBJECTIVES = ("val_loss", "fid")
 PRIORS = (None, "normal", "learned")
 
@@ -55,6 +55,12 @@ class ModelSpec:
     # config fields that only matter when images are drawn (e.g. ODE steps, guidance): generate, evaluate and
     # load_run may override them for one use without retraining
     sampling_options: tuple = ()
+    # decode(encode(x)) = x but for a solver's error (an ODE solved both ways): its reconstruction metrics measure that
+    # error, and decoded training codes are the training images themselves, so `evaluate` scores no floor for it
+    invertible: bool = False
+    # encoding an image costs as much as drawing one (an ODE solve): what would encode a whole split by default (the
+    # latent maps of `embed` and the explorer, evaluate's reconstruction metrics) takes its first N images instead
+    encode_limit: int | None = None
     train_defaults: dict = field(default_factory=dict)  # TrainConfig values of this model's fast recipe
     # named recipes besides the default one (`train --recipe NAME`): config and TrainConfig values in one dict
     recipes: dict = field(default_factory=dict)
@@ -75,6 +81,10 @@ class ModelSpec:
             raise ValueError(f"{self.kind}: a Gaussian posterior needs an encoder")
         if (self.prior == "learned") != (self.prior_sampler is not None):
             raise ValueError(f"{self.kind}: a learned prior names its sampler (prior_sampler), and only it does")
+        if (self.invertible or self.encode_limit is not None) and not self.encoder:
+            raise ValueError(f"{self.kind}: invertible and encode_limit describe an encoder, and it has none")
+        if self.encode_limit is not None and self.encode_limit < 2:
+            raise ValueError(f"{self.kind}: encode_limit must be at least 2 (a map needs two points)")
         unknown = [o for o in self.sampling_options if o not in _field_names(self.config_cls)]
         if unknown:
             raise ValueError(f"{self.kind}: sampling options {unknown} are not fields of {self.config_cls.__name__}")

@@ -179,8 +179,9 @@ class ProgressGrid(RunFigure):
 
 
 class StepLosses(RunFigure):
-    """The numbers each training step returns (a GAN's losses and discriminator outputs), one row per step
-    in RUN/<kind>_steps.csv, appended every epoch; after training, loss.png from them (study fig. 10)."""
+    """The numbers each training step returns (a GAN's losses and discriminator outputs, a flow model's loss),
+    one row per step in RUN/<kind>_steps.csv, appended every epoch; after training, loss.png from them (study
+    fig. 10)."""
 
     def __init__(self, run: Run):
         super().__init__(run)
@@ -199,7 +200,8 @@ class StepLosses(RunFigure):
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
         if outputs:
             self.rows.append({"epoch": trainer.current_epoch, "batch": batch_idx,
-                              **{k: f"{v:.6g}" if math.isfinite(v) else str(v) for k, v in outputs.items()}})
+                              **{k: f"{float(v):.6g}" if math.isfinite(v) else str(float(v))
+                                 for k, v in outputs.items()}})
 
     def on_train_epoch_end(self, trainer, pl_module):
         rows, self.rows = self.rows, []
@@ -214,7 +216,8 @@ class StepLosses(RunFigure):
 
         path = self.run.path / f"{model.kind}_steps.csv"
         steps = read_metrics(path) if path.is_file() else {}
-        return [step_loss_figure(steps, model.spec.title, self.run.figures / "loss.png")]
+        return [step_loss_figure(steps, model.spec.title, self.run.figures / "loss.png",
+                                 ylabel=model.spec.loss_label)]
 
 
 class Samples(RunFigure):
@@ -230,8 +233,35 @@ class Samples(RunFigure):
                                f"{model.title()}: {n} samples from fresh noise")]
 
 
+class Trajectory(RunFigure):
+    """trajectory.png: one fixed batch of noise carried to images by the model's sampling ODE (`trajectory(z,
+    times)`), shown at t = 1 (noise), 0.75, 0.5, 0.25 and 0 (the sample): the state x_t, and under it the
+    model's estimate of the finished image at that time. What to look for: the estimates settle on an item of
+    clothing early (by t = 0.75 the kind is chosen) and only sharpen after; an estimate that still changes
+    kind late, or a final row noisier than its estimate above, says the solve needs more steps."""
+
+    TIMES = (1.0, 0.75, 0.5, 0.25, 0.0)
+
+    @torch.no_grad()
+    def finish(self, model, splits, n: int = 8):
+        from latentspace.figures.plots import plot_image_rows
+        from latentspace.samplers.store import sample_labels
+
+        z = model.prior_latents(n, torch.Generator().manual_seed(SAMPLES_SEED))
+        states, estimates = model.trajectory(z, list(self.TIMES), labels=sample_labels(model, n))
+        rows, labels = [], []
+        for t, x, x0 in zip(self.TIMES, states, estimates):
+            rows.append(to_uint8(x))
+            labels.append(f"x at t = {t:g}" if t else "the sample\n(t = 0)")
+            if t:  # at t = 0 the estimate is the sample itself
+                rows.append(to_uint8(x0))
+                labels.append("its image\nestimate")
+        return [plot_image_rows(rows, labels, f"{model.title()}: from noise (t = 1) to image (t = 0)",
+                                self.run.figures / "trajectory.png")]
+
+
 FIGURES = {"loss": LossCurves, "reconstructions": Reconstructions, "kl_per_dim": KLPerDim,
-           "progress": ProgressGrid, "step_losses": StepLosses, "samples": Samples}
+           "progress": ProgressGrid, "step_losses": StepLosses, "trajectory": Trajectory, "samples": Samples}
 
 
 def figure_callbacks(spec, run: Run) -> list[RunFigure]:

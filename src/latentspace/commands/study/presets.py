@@ -27,6 +27,8 @@ class Preset:
     inception_n: int             # samples for the Inception FID / KID columns (0: none; slow on a CPU)
     feature_net_epochs: int      # epochs of our feature network, where the dataset has none yet (labelled data)
     prior_minutes: float = 0.0   # the learned flow prior's fit on AE-20's and VAE-20's codes, each (0: no such step)
+    flow_epochs: int = 0         # epochs of the flow-matching model, in a preset whose study has its step
+    flow: dict = field(default_factory=dict)  # its FlowConfig values besides the defaults
     estimates: dict = field(default_factory=dict)  # seconds per step measured on 2 CPU cores
     fixed: dict = field(default_factory=dict)      # of those, seconds that do not scale with the machine (max_time)
     search_workers: int = 1  # trials trained at once (each on cores / workers threads)
@@ -67,7 +69,14 @@ PRESETS = {
                    map_n=None, classify_epochs=20, baseline_epochs=20, vae_epochs=30, beta_epochs=30,
                    betas="1,4,10", gan_epochs=300, gan_max_minutes=None, gan_width=64, gan_batch=128,
                    eval_n=10000, inception_n=10000, feature_net_epochs=15, prior_minutes=3.0,
+                   # flow matching at its defaults (batch 64): 100 epochs, 84k steps; not in the quick preset, whose
+                   # 12 minutes it would double (it learns recognisable clothing in 5 CPU-minutes, issue 24's probe,
+                   # but scoring its samples costs minutes more)
+                   flow_epochs=100,
+                   # flow: 100 epochs at ~250 images/s on 2 cores, extrapolated from 239 images/s on one thread
+                   # (docs/flow.md), not measured end to end; its summary row: 10,000 samples at ~16 ms each
                    estimates={"priors": 600, "ae20": 240, "search": 7200, "maps": 60, "ae2": 240, "classifier": 600,
-                              "vae20": 300, "vae2": 300, "beta": 900, "gan": 36000, "features": 2, "summary": 120},
+                              "vae20": 300, "vae2": 300, "beta": 900, "gan": 36000, "flow": 21600, "features": 2,
+                              "summary": 300},
                    fixed={"priors": 360}),
 }

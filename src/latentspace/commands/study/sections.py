@@ -96,3 +96,4 @@ class Step:
     run: Callable[[Context], Section]
     needs: tuple = ()
     needs_labels: bool = False  # skipped, with the reason in the report, on a dataset without labels
+    presets: tuple = ()         # the presets whose study has this step (empty: every preset's)

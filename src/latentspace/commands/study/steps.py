@@ -24,6 +24,8 @@ from latentspace.data.images import run_splits
 from latentspace.errors import LatentspaceError
 from latentspace.io import CsvLog
 from latentspace.models.autoencoder_config import AEConfig
+from latentspace.models.flow_config import SPEC as FLOW_SPEC
+from latentspace.models.flow_config import DEFAULT_SOLVER, FlowConfig
 from latentspace.models.gan_config import SPEC as GAN_SPEC
 from latentspace.models.gan_config import GANConfig
 from latentspace.models.probe_config import ClassifyConfig
@@ -344,6 +346,46 @@ def step_gan(ctx: Context) -> Section:
                    tables=[run_table(run, "Training")], figures=figures)
 
 
+# ---------------------------------------------------------------- flow matching (issue 24; full preset)
+
+def step_flow(ctx: Context) -> Section:
+    """The diffusion family: flow matching at its measured defaults, with its ODE's figures and an interpolation
+    between two of its noises."""
+    p = ctx.preset
+    run = train_run(ctx, "flow", "flow", FlowConfig(**p.flow), p.flow_epochs)
+    ctx.results["flow"] = str(run.path)
+    model = run.config()["model_config"]
+    between = write_generated(generate_run(run.path, "interpolate", steps=10, ends="samples"),
+                              run.figures / "interpolate-samples.png")
+    figures = [fig(run.figures / "loss.png",
+                   "The flow-matching MSE per step (raw and smoothed) and per epoch. It falls fast and then slowly: "
+                   "it is the error of a velocity whose target is random (noise minus image), so it never nears "
+                   "zero, and its level says little about the samples; the figures below do."),
+               fig(run.figures / "trajectory.png",
+                   "Eight noise images carried to samples by the ODE solve: the state at t = 1 (noise), 0.75, 0.5, "
+                   "0.25 and 0, each above the model's estimate of the finished image at that time. The estimates "
+                   "should settle on " + ctx.about("a kind of garment", "what the picture shows") + " early (by "
+                   "t = 0.75) and only sharpen after; an estimate still changing late, or a final image noisier "
+                   "than the estimate above it, says the solve needs more steps (`--sample-steps`).")]
+    if (run.figures / "progress.gif").is_file():
+        figures.append(fig(run.figures / "progress.gif", "The same fixed noise decoded after every epoch: blurred "
+                                                         "blobs become " + ctx.about("garments.", "pictures.")))
+    figures += [fig(run.figures / "samples.png", f"64 images from fresh noise at the end: look for recognisable "
+                                                 f"{ctx.subject} and for variety."),
+                fig(between, "Between two noises (two samples' latents), straight (top) and along the great circle "
+                             "(bottom), each decoded: the sample is a deterministic function of its noise, so the "
+                             "images change smoothly from one to the other. The straight line's middle has a "
+                             "smaller norm than the noise the model learned from; the great circle keeps it.")]
+    return Section("flow", "", intro=(
+        f"A diffusion-family model in pixel space: rectified flow matching, a small UNet (diffusers' UNet2DModel, "
+        f"width {model['width']}) learns the velocity that carries noise to images along straight paths, and a "
+        f"sample is an ODE solve from N(0, I) noise ({model['sample_steps']} "
+        f"{(model['solver'] or DEFAULT_SOLVER[model['objective']]).capitalize()} "
+        f"step{'s' if model['sample_steps'] != 1 else ''}). Trained with an EMA of "
+        f"its weights and gradient clipping; its noise is its latent, so `encode` solves the same ODE backwards."),
+        tables=[run_table(run, "Training")], figures=figures)
+
+
 # ---------------------------------------------------------------- the yardstick of the sample metrics
 
 def step_features(ctx: Context) -> Section:
@@ -430,7 +472,8 @@ def step_summary(ctx: Context) -> Section:
     n = ctx.preset.eval_n if ours else 0
     rows = []
     for key, name in (("ae20", "Autoencoder, latent 20"), ("ae2", "Autoencoder, latent 2"),
-                      ("vae20", "VAE, latent 20"), ("vae2", "VAE, latent 2"), ("gan", "DCGAN")):
+                      ("vae20", "VAE, latent 20"), ("vae2", "VAE, latent 2"), ("gan", "DCGAN"),
+                      ("flow", "Flow matching")):
         path = ctx.results.get(key)
         if not path or not finished_run(Path(path)):
             continue
@@ -441,7 +484,7 @@ def step_summary(ctx: Context) -> Section:
         rows.append([name, m.get("test_mse"), m.get("test_psnr"), m.get("test_ssim"),
                      *([m.get("fid"), m.get("kid")] if ours else []),
                      *([m.get("inception_fid"), m.get("inception_kid")] if inception else []),
-                     *([m.get("precision"), m.get("recall")] if ours else []),
+                     *([m.get("precision"), m.get("recall"), m.get("sample_seconds_per_1000")] if ours else []),
                      *([acc] if ctx.labelled else []), open_run(path).summary().get("train_time_s")])
     if not rows:
         raise RuntimeError("no finished model to summarise")
@@ -465,11 +508,14 @@ def step_summary(ctx: Context) -> Section:
     return Section("summary", "", notes=notes, intro=(
         f"Every model measured the same way: reconstruction of the test set (MSE, PSNR, SSIM; not for the GAN, "
         f"which has no encoder){measured}. The autoencoders are sampled through a Gaussian mixture fitted on their "
-        f"training codes, the VAEs from N(0, I), the GAN from its noise. Lower FID/KID is better; precision is how "
-        f"many samples look real, recall how much of the real variety is covered."),
+        f"training codes, the VAEs from N(0, I), the GAN from its noise" + (
+            f", the flow model by an ODE solve from its noise (its test MSE is the error of that solve run backwards "
+            f"and forwards, on the first {FLOW_SPEC.encode_limit:,} test images)" if "flow" in ctx.results else "") +
+        ". Lower FID/KID is better; precision is how many samples look real, recall how much of the real variety "
+        "is covered."),
         tables=[Table("All models", ["model", "test MSE", "PSNR (dB)", "SSIM", *(["FID", "KID"] if ours else []),
                                      *(["Inception FID", "Inception KID"] if inception else []),
-                                     *(["precision", "recall"] if ours else []),
+                                     *(["precision", "recall", "seconds per 1,000 samples"] if ours else []),
                                      *(["frozen-encoder accuracy"] if ctx.labelled else []), "train time (s)"],
                       rows)])
 
@@ -484,7 +530,13 @@ STEPS = [
     Step("vae2", "VAE, latent 2", step_vae2),
     Step("beta", "β sweep", step_beta),
     Step("gan", "DCGAN", step_gan),
+    Step("flow", "Flow matching", step_flow, presets=("full",)),
     Step("features", "Feature network for the sample metrics", step_features, needs_labels=True),
     Step("priors", "Learned priors over the codes", step_priors, needs=("ae20", "vae20")),
     Step("summary", "Every model side by side", step_summary),
 ]
+
+
+def steps_for(preset: str) -> list[Step]:
+    """The steps of a preset's study, in order."""
+    return [s for s in STEPS if not s.presets or preset in s.presets]
