@@ -40,13 +40,15 @@ def add_dataclass_flags(parser, cls, skip=(), defaults=None) -> None:
         tp = hints.get(f.name, f.type)
         tp = _TYPES.get(getattr(tp, "__name__", str(tp)), tp)
         default = defaults.get(f.name, f.default)
-        if tp is bool:
-            if default:
-                parser.add_argument("--no-" + f.name.replace("_", "-"), dest=f.name, action="store_const", const=False,
-                                    default=None, help=f"do not {meta.get('help', f.name)}")
-            else:
+        if tp is bool:  # a flag that switches it on, off, or (a default that depends on other settings) both
+            no_flag = "--no-" + f.name.replace("_", "-")
+            if not default:
                 parser.add_argument(flag, dest=f.name, action="store_const", const=True, default=None,
                                     help=meta.get("help"))
+            if default is None or default:
+                parser.add_argument(no_flag, dest=f.name, action="store_const", const=False, default=None,
+                                    help=f"the opposite of {flag}" if default is None
+                                    else f"do not {meta.get('help', f.name)}")
             continue
         shown = f"(default: {default})" if default is not None else ""
         parser.add_argument(flag, dest=f.name, type=tp, default=None, choices=meta.get("choices"),

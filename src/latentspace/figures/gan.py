@@ -91,12 +91,12 @@ def step_loss_figure(s: dict[str, np.ndarray], title: str, path: Path) -> Path:
     else:
         for ax in axes:
             ax.text(0.5, 0.5, "no training steps recorded", ha="center", va="center", transform=ax.transAxes)
-    ax_step.set(title=f"{title}: loss per step", xlabel="step (batch)", ylabel="BCE loss")
-    ax_epoch.set(title=f"{title}: mean loss per epoch", xlabel="epoch", ylabel="BCE loss")
+    ax_step.set(title=f"{title}: loss per step", xlabel="step (batch)", ylabel="loss")
+    ax_epoch.set(title=f"{title}: mean loss per epoch", xlabel="epoch", ylabel="loss")
     ax_epoch.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True, min_n_ticks=1))
     if outputs and set(outputs) <= set(OUTPUT_LABELS):
         ax_d.set(title=f"{title}: discriminator outputs (mean per batch)", xlabel="step (batch)",
-                 ylabel="probability of 'real'", ylim=(-0.02, 1.02))
+                 ylabel="sigmoid of D's logit ('real')", ylim=(-0.02, 1.02))
     else:
         ax_d.set(title=f"{title}: other step outputs (mean per batch)", xlabel="step (batch)")
     for ax in axes:
