@@ -274,6 +274,15 @@ def test_a_tiny_conditional_run_with_diffaugment_draws_its_figures_and_generates
     import numpy as np
 
     assert np.load(tmp_path / "three.npy").shape == (4, 28, 28)
+    # the explorer's class picker: a served conditional GAN draws the class it is asked for
+    from latentspace.explorer.served import ServedRun
+
+    served = ServedRun.from_model("cgan", model, None, path=out)
+    assert served.info()["conditional"] and served.samplers == ["prior"]
+    _, images = served.sample(3, seed=0, label=7)
+    _, again = served.sample(3, seed=0, label=7)
+    _, other = served.sample(3, seed=0, label=2)
+    assert images.shape == (3, 28, 28) and np.array_equal(images, again) and not np.array_equal(images, other)
 
 
 def test_refusals_are_one_line_and_leave_no_run(tmp_path, capsys):

@@ -44,6 +44,8 @@ log = logging.getLogger("latentspace.gan")
 # for `collapse_patience` consecutive steps, is a collapse
 D_LOSS_COLLAPSE = 1e-2
 FAKE_STD_COLLAPSE = 1e-2
+# fewer training images than this, trained without augmentation, get a log line pointing at --recipe small-data
+SMALL_DATA = 5000
 
 
 class GAN(LatentModel):
@@ -115,6 +117,12 @@ class GAN(LatentModel):
         lr_d = c.lr if c.lr_d is None else c.lr_d
         return (make_optimizer(self.discriminator.parameters(), "adam", lr_d, betas=betas),
                 make_optimizer(self.generator.parameters(), "adam", c.lr, betas=betas))
+
+    def on_train_start(self):
+        n = len(self.trainer.train_dataloader.dataset)
+        if n < SMALL_DATA and not self.augment_ops and self.trainer.is_global_zero:
+            log.warning(f"{n} training images and no augmentation: a discriminator memorises a set this small; "
+                        f"`--recipe small-data` (DiffAugment) is made for it (benchmarks/gan_probe.py)")
 
     def _d_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
         if self.config.loss == "hinge":

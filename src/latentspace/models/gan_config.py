@@ -18,8 +18,8 @@ def parse_augment(value: str) -> tuple[str, ...]:
     text = str(value).strip().lower()
     if text == "none":
         return ()
-    name, _, ops = text.partition(":")
-    asked = [o.strip() for o in ops.split(",") if o.strip()] if ops else list(DIFFAUG_OPS)
+    name, colon, ops = text.partition(":")
+    asked = [o.strip() for o in ops.split(",") if o.strip()] if colon else list(DIFFAUG_OPS)
     unknown = [o for o in asked if o not in DIFFAUG_OPS]
     if name != "diffaug" or unknown or not asked:
         what = f"unknown augmentation {', '.join(map(repr, unknown))}" if name == "diffaug" and unknown else \
