@@ -113,6 +113,27 @@ def fid(samples, n_reference: int = 5000, splits=None, reference=None) -> dict:
     return {k: round(float(q[k]), 4) for k in ("fid", "kid", "precision", "recall") if k in q}
 
 
+def nearest(a: torch.Tensor, b: torch.Tensor, exclude_self: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """For each row of a, (distance to, index of) its nearest row of b (not itself, with exclude_self)."""
+    d = torch.cdist(a, b)
+    if exclude_self:
+        d.fill_diagonal_(float("inf"))
+    return d.min(1)
+
+
+def copy_check(samples_f: torch.Tensor, train_f: torch.Tensor, control_f: torch.Tensor) -> dict:
+    """Features of samples against those of the training images: the median distance to the nearest training
+    image, and the share of samples closer to their nearest training image than it is to its own nearest other
+    training image (copy-like); the same for `control_f`, real images that are not in the training set."""
+    train_nn, _ = nearest(train_f, train_f, exclude_self=True)
+    out = {"train_to_train_median": round(float(train_nn.median()), 4)}
+    for name, f in (("samples", samples_f), ("test_images", control_f)):
+        dist, idx = nearest(f, train_f)
+        out[name] = {"to_nearest_train_median": round(float(dist.median()), 4),
+                     "copy_like_share": round(float((dist < train_nn[idx]).float().mean()), 4)}
+    return out
+
+
 def emit(result: dict) -> None:
     result["load"] = round(os.getloadavg()[0], 2)
     print(json.dumps(result), flush=True)

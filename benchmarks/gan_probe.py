@@ -16,7 +16,7 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from _gan import draw, emit, fid, load, log, set_threads, train_gan
+from _gan import copy_check, draw, emit, fid, load, log, set_threads, train_gan
 
 VARIANTS = {
     "bce": {},                                                   # the default before issue 25
@@ -27,9 +27,28 @@ VARIANTS = {
     "hinge-tc": {"loss": "hinge", "augment": "diffaug:translation,cutout"},
     "hinge-ttur": {"loss": "hinge", "lr_d": 8e-4},
     "bce-ttur": {"lr_d": 8e-4},
+    "bce-slowd": {"lr_d": 2e-4},
     "hinge-nosn": {"loss": "hinge", "spectral_norm": False},
 }
-DATA = {"full": {}, "small": {"limit_train": 500}}
+# "tiny": 150 images, so that 3 CPU-minutes show each image to D as often as 10 minutes on 500 do (about 200
+# times): memorisation, which DiffAugment is for, needs that many passes to show
+DATA = {"full": {}, "small": {"limit_train": 500}, "tiny": {"limit_train": 150}}
+
+
+def copies_of(samples, limit_train: int | None, seed: int) -> dict | None:
+    """The copy check (_gan.copy_check) of samples against the training images of a small-data run, in our
+    features, with 2,000 test images as the control; None for the full training set."""
+    if not limit_train:
+        return None
+    from latentspace.analysis.quality import extract_features
+    from latentspace.data.images import load_splits
+    from latentspace.models.featurenet import load_feature_net
+
+    net, _ = load_feature_net("fashion-mnist")
+    splits = load_splits("fashion-mnist", seed=seed, limit_train=limit_train)  # as the trainer loads them
+    f = {name: extract_features(net, x).features for name, x in
+         (("samples", samples[:2000]), ("train", splits.train.images), ("test", splits.test.images[:2000]))}
+    return copy_check(f["samples"], f["train"], f["test"])
 
 
 def main(argv=None) -> int:
@@ -51,9 +70,11 @@ def main(argv=None) -> int:
             run, info = train_gan(root / f"{a.data}-{name}-s{a.seed}", a.minutes,
                                   {**VARIANTS[name], "ema": True}, {**DATA[a.data], "seed": a.seed})
             model = load(run.path)
-            scores = {which: fid(draw(model, a.samples, ema=which == "ema"), a.samples) for which in ("plain", "ema")}
+            samples = {which: draw(model, a.samples, ema=which == "ema") for which in ("plain", "ema")}
+            scores = {which: fid(images, a.samples) for which, images in samples.items()}
+            copies = copies_of(samples["plain"], DATA[a.data].get("limit_train"), a.seed)
             emit({"probe": "gan", "data": a.data, "variant": name, "seed": a.seed, "minutes": a.minutes, **info,
-                  "fid": scores["plain"]["fid"], "fid_ema": scores["ema"]["fid"], "scores": scores})
+                  "fid": scores["plain"]["fid"], "fid_ema": scores["ema"]["fid"], "scores": scores, "copies": copies})
     return 0
 
 

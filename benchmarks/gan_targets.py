@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from _gan import draw, emit, fid, load, log, set_threads, train_gan
+from _gan import copy_check, draw, emit, fid, load, log, nearest, set_threads, train_gan
 
 # the default before issue 25 (Adam 4e-4, (0.5, 0.99), batch 16: gan_fid.py's last recipe), spelled out so that
 # it stays what it was whatever the defaults become
@@ -153,24 +153,6 @@ def recoloured_feature_net(root: Path):
     net = FeatureNet(FeatureNetArch(**meta["architecture"]))
     net.load_state_dict(torch.load(pt, map_location="cpu", weights_only=True))
     return net.eval(), meta
-
-
-def nearest(a: torch.Tensor, b: torch.Tensor, exclude_self: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
-    """For each row of a, (distance to, index of) its nearest row of b (not itself, with exclude_self)."""
-    d = torch.cdist(a, b)
-    if exclude_self:
-        d.fill_diagonal_(float("inf"))
-    return d.min(1)
-
-
-def copy_check(samples_f: torch.Tensor, train_f: torch.Tensor, control_f: torch.Tensor) -> dict:
-    train_nn, _ = nearest(train_f, train_f, exclude_self=True)
-    out = {"train_to_train_median": round(float(train_nn.median()), 4)}
-    for name, f in (("samples", samples_f), ("test_images", control_f)):
-        dist, idx = nearest(f, train_f)
-        out[name] = {"to_nearest_train_median": round(float(dist.median()), 4),
-                     "copy_like_share": round(float((dist < train_nn[idx]).float().mean()), 4)}
-    return out
 
 
 def target_d(root: Path, minutes: float, n: int) -> dict:
