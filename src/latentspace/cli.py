@@ -38,13 +38,15 @@ def add_dataclass_flags(parser, cls, skip=(), defaults=None) -> None:
         meta = f.metadata
         tp = field_kind(cls, f)
         default = defaults.get(f.name, f.default)
-        if tp is bool:
-            if default:
-                parser.add_argument("--no-" + f.name.replace("_", "-"), dest=f.name, action="store_const", const=False,
-                                    default=None, help=f"do not {meta.get('help', f.name)}")
-            else:
+        if tp is bool:  # a flag that switches it on, off, or (a default that depends on other settings) both
+            no_flag = "--no-" + f.name.replace("_", "-")
+            if not default:
                 parser.add_argument(flag, dest=f.name, action="store_const", const=True, default=None,
                                     help=meta.get("help"))
+            if default is None or default:
+                parser.add_argument(no_flag, dest=f.name, action="store_const", const=False, default=None,
+                                    help=f"the opposite of {flag}" if default is None
+                                    else f"do not {meta.get('help', f.name)}")
             continue
         shown = f"(default: {default})" if default is not None else ""
         parser.add_argument(flag, dest=f.name, type=_typed(cls, f), default=None, choices=meta.get("choices"),

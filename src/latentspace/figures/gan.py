@@ -100,7 +100,7 @@ def step_loss_figure(s: dict[str, np.ndarray], title: str, path: Path, ylabel: s
     ax_epoch.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True, min_n_ticks=1))
     if ax_d is not None and outputs and set(outputs) <= set(OUTPUT_LABELS):
         ax_d.set(title=f"{title}: discriminator outputs (mean per batch)", xlabel="step (batch)",
-                 ylabel="probability of 'real'", ylim=(-0.02, 1.02))
+                 ylabel="sigmoid of D's logit ('real')", ylim=(-0.02, 1.02))
     elif ax_d is not None:
         ax_d.set(title=f"{title}: other step outputs (mean per batch)", xlabel="step (batch)")
     for ax in axes:

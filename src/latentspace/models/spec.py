@@ -16,6 +16,8 @@ properties (labels: a LongTensor of class indices, or None; a conditional model 
     title()                     how figures and the report name it, e.g. "VAE (latent 20, β=1)"
     classifier_encoder()        the encoder network a frozen-encoder classifier reads, or None
     progress_latents()          fixed latents decoded after every epoch, when it lists the "progress" figure
+    augmented_view(x, generator) -> images in [0, 1] as its discriminator sees them (None: as they are), when it
+                                lists the "augmented" figure
 
 Latents are drawn by a sampler (`latentspace.samplers`): the model's own prior, or one fitted on its
 training codes (a Gaussian mixture, a learned flow, an autoregressive model of a code grid), saved in
@@ -32,7 +34,8 @@ from dataclasses import dataclass, field
 from latentspace.data.registry import STUDY_SHAPE
 
 # figure callbacks the training layer knows (latentspace.training.figures); a spec lists the ones it wants
-FIGURE_NAMES = ("loss", "reconstructions", "kl_per_dim", "progress", "step_losses", "trajectory", "samples")
+FIGURE_NAMES = ("loss", "reconstructions", "kl_per_dim", "progress", "step_losses", "trajectory", "samples",
+                "class_samples", "augmented")
 OBJECTIVES = ("val_loss", "fid")
 PRIORS = (None, "normal", "learned")
 

@@ -216,7 +216,7 @@ class StepLosses(RunFigure):
 
         path = self.run.path / f"{model.kind}_steps.csv"
         steps = read_metrics(path) if path.is_file() else {}
-        return [step_loss_figure(steps, model.spec.title, self.run.figures / "loss.png",
+        return [step_loss_figure(steps, model.title(), self.run.figures / "loss.png",  # the title names the loss
                                  ylabel=model.spec.loss_label)]
 
 
@@ -260,8 +260,47 @@ class Trajectory(RunFigure):
                                 self.run.figures / "trajectory.png")]
 
 
+class ClassSamples(RunFigure):
+    """class_samples.png of a conditional model: one row per class, `n` samples each, the rows named by class
+    (the same seed every time); an unconditional model draws none."""
+
+    @torch.no_grad()
+    def finish(self, model, splits, n: int = 10):
+        from latentspace.figures.plots import plot_image_rows
+
+        if not model.conditional:
+            return []
+        names = list(splits.train.classes) or [str(k) for k in range(model.num_classes)]
+        gen = torch.Generator().manual_seed(SAMPLES_SEED)
+        rows = [to_uint8(model.sample(n, generator=gen, labels=torch.full((n,), k, dtype=torch.long)))
+                for k in range(model.num_classes)]
+        return [plot_image_rows(rows, names, f"{model.title()}: {n} samples of each class (one row per class)",
+                                self.run.figures / "class_samples.png")]
+
+
+class AugmentedBatches(RunFigure):
+    """augmented.png: the first training images, then rows of the same images as the model's discriminator sees
+    them (`augmented_view`, each row a new draw), so a user sees what it learns from; nothing when it sees them
+    as they are."""
+
+    @torch.no_grad()
+    def finish(self, model, splits, n: int = 8, draws: int = 4):
+        from latentspace.figures.plots import plot_image_rows
+
+        x = splits.train.floats(list(range(min(n, len(splits.train)))))
+        gen = torch.Generator().manual_seed(SAMPLES_SEED)
+        views = [model.augmented_view(x, gen) for _ in range(draws)]
+        if views[0] is None:
+            return []
+        return [plot_image_rows([to_uint8(x), *map(to_uint8, views)],
+                                ["training images"] + [f"as D sees them ({i + 1})" for i in range(draws)],
+                                f"{model.title()}: what the discriminator sees (each row a new draw; shown "
+                                f"clipped to the image range)", self.run.figures / "augmented.png")]
+
+
 FIGURES = {"loss": LossCurves, "reconstructions": Reconstructions, "kl_per_dim": KLPerDim,
-           "progress": ProgressGrid, "step_losses": StepLosses, "trajectory": Trajectory, "samples": Samples}
+           "progress": ProgressGrid, "step_losses": StepLosses, "trajectory": Trajectory, "samples": Samples,
+           "class_samples": ClassSamples, "augmented": AugmentedBatches}
 
 
 def figure_callbacks(spec, run: Run) -> list[RunFigure]:
