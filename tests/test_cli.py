@@ -7,13 +7,7 @@ import json
 import pytest
 
 from latentspace.cli import build_parser, main
-
-
-def run_cli(capsys, *argv):
-    with pytest.raises(SystemExit) as e:
-        raise SystemExit(main(list(argv)))
-    out, err = capsys.readouterr()
-    return e.value.code, out, err
+from tests.cli import run_cli
 
 
 @pytest.mark.parametrize("argv, message", [

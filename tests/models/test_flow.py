@@ -185,11 +185,9 @@ def test_a_tiny_run_through_the_cli_leaves_its_figures(tmp_path):
 
 @pytest.mark.integration
 def test_zero_sampling_steps_are_refused_in_one_line(tmp_path, capsys):
-    from latentspace.cli import main
+    from tests.cli import exit_code
 
-    with pytest.raises(SystemExit) as e:  # refused by the flag's declared range, before any file
-        main(["train", "flow", "--sample-steps", "0", "--out", str(tmp_path / "r")])
-    assert e.value.code == 2
+    assert exit_code("train", "flow", "--sample-steps", "0", "--out", tmp_path / "r") == 2
     err = capsys.readouterr().err.strip()
     assert "--sample-steps must be at least 1, got 0" in err and len(err.splitlines()) == 1
     assert not (tmp_path / "r").exists()
@@ -327,13 +325,9 @@ def test_guided_samples_land_in_the_asked_class():
 # ---------------------------------------------------------------------------------------------- everywhere the others go
 
 def cli(*argv) -> int:
-    """The exit code, whether main returns it or argparse refuses a flag (SystemExit)."""
-    from latentspace.cli import main
+    from tests.cli import exit_code
 
-    try:
-        return main([str(a) for a in argv])
-    except SystemExit as e:
-        return e.code
+    return exit_code(*argv)
 
 
 @pytest.mark.integration

@@ -286,18 +286,14 @@ def test_a_tiny_conditional_run_with_diffaugment_draws_its_figures_and_generates
 
 
 def test_refusals_are_one_line_and_leave_no_run(tmp_path, capsys):
-    from latentspace.cli import main
+    from tests.cli import exit_code
 
     for flags, message in ((["--augment", "diffaug:rotate"], "unknown augmentation 'rotate'"),
                            (["--augment", "mixup"], "--augment: cannot read 'mixup'"),
                            (["--loss", "hinge", "--label-smoothing", "0.1"], "has no labels to smooth"),
                            (["--lr-d", "-1"], "--lr-d must be more than 0, got -1.0")):
         out = tmp_path / "refused"
-        try:
-            code = main(["train", "gan", *flags, *TINY, "--out", str(out)])
-        except SystemExit as e:  # a flag outside its declared range is a usage error
-            code = e.code
-        assert code == 2, flags
+        assert exit_code("train", "gan", *flags, *TINY, "--out", out) == 2, flags
         err = capsys.readouterr().err
         assert len(err.strip().splitlines()) == 1 and message in err, err
         assert not out.exists()

@@ -90,9 +90,9 @@ def sample_metrics(model, splits, n: int = 10000, seed: int = 0, features: str =
     score = inception_quality if _check_features(features) == "inception" else sample_quality
     out = {**score(drawn.images, splits.name, n=n, seed=seed, splits=splits), "sampler": drawn.description,
            "sample_seconds_per_1000": round(seconds / len(drawn.images) * 1000, 3)}
-    if drawn.labels is not None and features == "ours":
-        out.update(class_quality(drawn.images, drawn.labels, splits, n))
     if features == "ours":
+        if drawn.labels is not None:
+            out.update(class_quality(drawn.images, drawn.labels, splits, n))
         other = sampler if sampler not in (None, spec_of(model).default_sampler) else None
         out.update(copies(drawn.images, splits, seed, figures, other, model.title()))
     # its FID only: the floor's KID and precision would cost as much again; an invertible model has none (its

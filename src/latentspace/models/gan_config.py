@@ -81,7 +81,6 @@ SPEC = ModelSpec(
     recipes={"study": {"lr": 2e-4, "beta1": 0.5, "beta2": 0.999, "batch_size": 128},
              "small-data": {"augment": "diffaug"}},
     figures=("step_losses", "progress", "samples", "class_samples", "augmented"),
-    loss_label="loss (--loss bce or hinge)",
     # DCGAN: Adam's learning rate and β1, the two networks' widths
     search_space={"lr": ("float", 1e-5, 1e-2, True), "beta1": ("float", 0.0, 0.9, False),
                   "g_width": ("int", 16, 128, True), "d_width": ("int", 16, 128, True)},
