@@ -29,7 +29,7 @@ def main() -> None:
     from torchmetrics.image.kid import KernelInceptionDistance
 
     from latentspace.analysis import quality as Q
-    from latentspace.commands import evaluate as E
+    from latentspace.analysis import scoring as E
     from latentspace.data.images import load_splits, to_float
     from latentspace.models.featurenet import load_feature_net
 

@@ -159,7 +159,7 @@ def _csv_rows(path: Path) -> list[dict]:
 
 def score(samples: np.ndarray, dataset: str = "fashion-mnist") -> dict:
     sys.path.insert(0, str(ROOT / "src"))
-    from latentspace.commands.evaluate import sample_quality
+    from latentspace.analysis.scoring import sample_quality
 
     return {k: float(v) for k, v in sample_quality(samples, dataset=dataset).items()
             if k in ("fid", "kid", "precision", "recall")}

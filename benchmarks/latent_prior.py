@@ -141,7 +141,7 @@ def bench_model(kind: str, run_dir: Path, budgets: list[float], seeds: list[int]
 
     from latentspace.analysis.encode import encode_images
     from latentspace.analysis.latents import decode_latents
-    from latentspace.commands.evaluate import sample_quality
+    from latentspace.analysis.scoring import sample_quality
     from latentspace.data.images import run_splits, seeded_subset
     from latentspace.runs import load_run
     from latentspace.samplers import latent_flow

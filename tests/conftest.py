@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 FMNIST = Path("/usr/share/datasets/fashion-mnist")
-REAL_RUN_FIXTURES = {"tiny_ae_run", "tiny_ae2_run", "tiny_vqvae_run", "tiny_vae_run", "tiny_gan_run", "sqlite_search", "postgres_url",
-                     "small_sweep", "frozen_result"}
+REAL_RUN_FIXTURES = {"tiny_ae_run", "tiny_ae2_run", "tiny_vae_run", "tiny_gan_run", "sqlite_search", "postgres_url",
+                     "small_sweep", "frozen_result", "tiny_flow_run", "tiny_conditional_flow_run", "tiny_vqvae_run"}
 
 
 def pytest_collection_modifyitems(items):
@@ -57,6 +57,27 @@ def tiny_ae2_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs") / "ae2"
     return fit("ae", AEConfig(latent_dim=2), TrainConfig(epochs=1, limit_train=512, batch_size=128), out=out,
                progress=False)
+
+
+def _tiny_flow(out, **config):
+    from latentspace.models.flow_config import FlowConfig
+    from latentspace.training.config import TrainConfig
+    from latentspace.training.trainer import fit
+
+    return fit("flow", FlowConfig(width=8, sample_steps=2, progress_images=4, **config),
+               TrainConfig(epochs=1, limit_train=256, batch_size=64), out=out, progress=False)
+
+
+@pytest.fixture(scope="session")
+def tiny_flow_run(tmp_path_factory):
+    """A flow-matching model at width 8 with 2 ODE steps, one epoch on 256 images (seconds): the commands read it."""
+    return _tiny_flow(tmp_path_factory.mktemp("runs") / "flow")
+
+
+@pytest.fixture(scope="session")
+def tiny_conditional_flow_run(tmp_path_factory):
+    """The same, class-conditional (guidance 2 by default)."""
+    return _tiny_flow(tmp_path_factory.mktemp("runs") / "flow-c", conditional=True)
 
 
 @pytest.fixture(scope="session")

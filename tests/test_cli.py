@@ -1,18 +1,13 @@
 """The command line: user errors are one line on stderr and exit 2; a real training run end to end."""
 from __future__ import annotations
 
+import argparse
 import json
 
 import pytest
 
-from latentspace.cli import main
-
-
-def run_cli(capsys, *argv):
-    with pytest.raises(SystemExit) as e:
-        raise SystemExit(main(list(argv)))
-    out, err = capsys.readouterr()
-    return e.value.code, out, err
+from latentspace.cli import build_parser, main
+from tests.cli import run_cli
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -34,6 +29,12 @@ def run_cli(capsys, *argv):
     (["data", "--channels", "2"], "invalid choice"),
     (["train", "ae", "--dataset", "folder:TMP/nothing", "--out", "TMP/never"], "no such folder"),
     (["train", "ae", "--image-size", "200", "--out", "TMP/never"], "--image-size must be between 16 and 128"),
+    (["train", "ae", "--beta2", "1.5", "--out", "TMP/never"], "--beta2 must be in [0, 1), got 1.5"),  # not Adam's
+    (["train", "gan", "--beta1", "1", "--out", "TMP/never"], "--beta1 must be in [0, 1), got 1.0"),
+    (["train", "vae", "--lr", "nan", "--out", "TMP/never"], "--lr must be a finite number, got nan"),
+    (["train", "ae", "--seed", "-1"], "--seed must be between 0 and 4294967295, got -1"),
+    (["generate", "RUN", "--mode", "grid", "--bounds", "0,1,inf,2"], "--bounds must be a finite number, got inf"),
+    (["generate", "RUN", "--mode", "grid", "--bounds", "0,1,2"], "expected 4 numbers"),
 ])
 def test_user_errors_are_one_line_and_exit_2(capsys, argv, message, monkeypatch, tmp_path):
     monkeypatch.setenv("LATENTSPACE_CACHE", str(tmp_path))
@@ -132,3 +133,66 @@ def test_train_defaults_are_the_fast_recipe_and_recipe_study_is_the_studys(capsy
         main(argv)
     assert {k: getattr(seen["model"], k) for k in model} == model
     assert {k: getattr(seen["train"], k) for k in train} == train
+
+
+# ---------------------------------------------------------------- every numeric flag of every command
+
+def _leaf_parsers(parser=None, path=()):
+    """(command words, parser) of every command that runs (train ae, search vae, evaluate, ...)."""
+    parser = parser or build_parser()
+    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not subs:
+        yield path, parser
+    for action in subs:
+        for name, sub in action.choices.items():
+            yield from _leaf_parsers(sub, (*path, name))
+
+
+def _bad_values(bounds) -> list[str]:
+    """Values outside a flag's declared range: not finite, and just past each of its bounds."""
+    bad = ["nan", "inf", "-inf"]
+    step = 1 if bounds.kind is int else 0.5
+    for bound, past in ((bounds.minimum, -step), (bounds.maximum, step), (bounds.above, 0), (bounds.below, 0)):
+        if bound is not None:
+            bad.append(str(bounds.kind(bound + past)))
+    return bad
+
+
+PARSER = build_parser()
+COMMANDS = [" ".join(path) for path, _ in _leaf_parsers(PARSER)]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_numeric_flag_refuses_nan_infinite_and_out_of_range_values_before_any_file(command, capsys, tmp_path,
+                                                                                          monkeypatch):
+    """Walks the parser: every int or float flag of the command has a checked type (its declared range), and a
+    value outside it is one line, exit 2, with nothing written (not even the --out directory)."""
+    import latentspace.cli
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LATENTSPACE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(latentspace.cli, "build_parser", lambda: PARSER)  # built once: a parser parses many times
+    parser = dict((" ".join(p), q) for p, q in _leaf_parsers(PARSER))[command]
+    base = list(command.split())
+    for action in parser._actions:
+        if not action.option_strings and action.nargs not in ("?", "*"):
+            base.append("RUN")  # a positional argument
+        elif action.required:
+            base += [action.option_strings[0], str(action.choices[0])]
+    if "--out" in parser._option_string_actions:
+        base += ["--out", "X"]
+    checked = 0
+    for action in parser._actions:
+        assert action.type not in (int, float), f"{command} {action.option_strings}: a number without a range"
+        bounds = getattr(action.type, "bounds", None)
+        if bounds is None:
+            continue
+        checked += 1
+        count = getattr(action.type, "count", None) or 1
+        for value in _bad_values(bounds):
+            argv = [*base, action.option_strings[0], ",".join([value] + ["0"] * (count - 1))]
+            code, out, err = run_cli(capsys, *argv)
+            assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, (argv, err)
+            assert action.option_strings[0] in err, (argv, err)
+            assert not list(tmp_path.iterdir()), f"{argv} left {list(tmp_path.iterdir())}"
+    assert checked or command in ("data", "runs"), f"{command} has no numeric flag?"

@@ -128,3 +128,22 @@ def test_every_command_works_with_cuda_runs(tmp_path):
     assert len(client.post("/api/sample", json={"run": names[1], "n": 4}).json()["images"]) == 4
     model, _ = load_run(vae)  # and the CUDA run loads where it is read: on the CPU
     assert next(model.parameters()).device.type == "cpu"
+
+
+@pytest.mark.cuda
+def test_a_conditional_flow_model_trains_in_bf16_and_its_run_serves_the_commands(tmp_path):
+    from latentspace.cli import main
+    from latentspace.models.flow_config import FlowConfig
+
+    probe = BatchProbe()
+    run = fit("flow", FlowConfig(width=8, sample_steps=2, progress_images=4, conditional=True), TrainConfig(**SMALL),
+              out=tmp_path / "flow", progress=False, callbacks=[probe])
+    assert {s[0] for s in probe.seen} == {"cuda"} and {s[2] for s in probe.seen} == {"bf16-mixed"}
+    assert run.summary()["device"].startswith("cuda") and len(run.summary()["figures"]) == 4
+    path = str(run.path)
+    assert main(["generate", path, "--mode", "prior", "--class", "2", "--guidance", "3", "--n", "8",
+                 "--out", str(tmp_path / "f.npy")]) == 0
+    assert np.load(tmp_path / "f.npy").shape == (8, 28, 28)
+    assert main(["evaluate", path, "--n", "500", "--json"]) == 0
+    model, _ = load_run(path)
+    assert next(model.parameters()).device.type == "cpu"

@@ -14,6 +14,7 @@ from latentspace.io import (
     CsvLog,
     atomic_path,
     cache_root,
+    cached_file,
     file_hash,
     merge_json,
     read_json,
@@ -75,3 +76,30 @@ def test_hashes_and_the_cache_directory(tmp_path, monkeypatch):
     assert cache_root() == tmp_path / "c"
     monkeypatch.delenv("LATENTSPACE_CACHE")
     assert cache_root() == Path(os.path.expanduser("~")) / ".cache" / "latentspace"
+
+
+def test_a_cache_file_is_computed_once_and_again_when_damaged_or_stale(tmp_path):
+    path, calls = tmp_path / "c" / "value.json", []
+
+    def compute():
+        calls.append(1)
+        return {"v": len(calls)}
+
+    def load(p):
+        value = json.loads(p.read_text())
+        return value if value.get("v") != "stale" else None
+
+    def save(tmp, value):
+        tmp.write_text(json.dumps(value))
+
+    assert cached_file(path, load, compute, save) == {"v": 1}
+    assert cached_file(path, load, compute, save) == {"v": 1} and len(calls) == 1  # read back
+    path.write_text("{not json")
+    assert cached_file(path, load, compute, save) == {"v": 2}  # damaged: computed again
+    path.write_text(json.dumps({"v": "stale"}))
+    assert cached_file(path, load, compute, save) == {"v": 3}
+    os.chmod(path.parent, 0o500)  # a read-only cache only costs time
+    try:
+        assert cached_file(tmp_path / "c" / "other.json", load, compute, save) == {"v": 4}
+    finally:
+        os.chmod(path.parent, 0o700)

@@ -1,10 +1,11 @@
-"""The layout keeps its design: layers that import one way (no cycles), an instant CLI (no torch, Lightning,
-matplotlib or Optuna to build the parser or print a usage error), no model-kind checks outside models/, and
-a test module for every source module."""
+"""The layout keeps its design: layers that import one way (LAYERS, and no cycles), no module reaching for
+another's private names, an instant CLI (no torch, Lightning, matplotlib or Optuna to build the parser or
+print a usage error), no model-kind checks outside models/, and a test module for every source module."""
 from __future__ import annotations
 
 import ast
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,23 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src" / "latentspace"
 TESTS = Path(__file__).resolve().parent
 HEAVY = ("torch", "lightning", "matplotlib", "optuna")
+
+# The package's layers, bottom to top (the one declaration of the order; README's "Layout" paragraph names them
+# in the same order): a module imports only from its own layer or those below it. Entries are the top-level
+# modules and packages of src/latentspace ("latentspace" is the package's own __init__).
+LAYERS = [
+    ("latentspace", "errors", "io", "config"),  # the plumbing
+    ("data",),
+    ("models",),
+    ("runs",),
+    ("analysis",),
+    ("samplers",),
+    ("figures", "report"),
+    ("training",),
+    ("commands",),
+    ("explorer",),
+    ("cli", "api", "datasets"),
+]
 
 
 def modules() -> dict[str, Path]:
@@ -50,6 +68,42 @@ def imports_of(path: Path, name: str, known: set[str]) -> set[str]:
             if t and t != name:
                 found.add(t)
     return found
+
+
+def _top(name: str) -> str:
+    parts = name.split(".")
+    return parts[1] if len(parts) > 1 else parts[0]
+
+
+def test_every_module_imports_only_from_its_own_layer_or_below():
+    level = {name: i for i, layer in enumerate(LAYERS) for name in layer}
+    mods = modules()
+    unplaced = sorted({_top(m) for m in mods} - set(level))
+    assert not unplaced, f"modules in no layer (add them to LAYERS and the README's Layout): {unplaced}"
+    upward = [f"{name} -> {target}" for name, path in sorted(mods.items())
+              for target in sorted(imports_of(path, name, set(mods)))
+              if level[_top(target)] > level[_top(name)]]
+    assert not upward, "imports from a higher layer:\n" + "\n".join(upward)
+
+
+def test_the_readme_names_the_layers_in_their_order():
+    readme = (SRC.parents[1] / "README.md").read_text()
+    paragraph = readme.split("### Layout", 1)[1].split("\n\n", 1)[0]
+    top = {_top(m) for m in modules()}
+    named = [m.group(1) for m in re.finditer(r"`([a-z_]+)(?:/|\.py)`", paragraph) if m.group(1) in top]
+    declared = [name for layer in LAYERS for name in layer if name != "latentspace"]
+    assert list(dict.fromkeys(named)) == declared
+
+
+def test_no_module_imports_another_modules_private_names():
+    """What one module shares with another has a public name (and a home at the right layer)."""
+    problems = []
+    for path in SRC.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and ((node.module or "").startswith("latentspace") or node.level):
+                problems += [f"{path.relative_to(SRC)}:{node.lineno}: {node.module}.{a.name}" for a in node.names
+                             if a.name.startswith("_") and not a.name.startswith("__")]
+    assert not problems, "private names imported:\n" + "\n".join(problems)
 
 
 def test_the_package_has_no_import_cycles():

@@ -10,10 +10,13 @@ from latentspace.errors import LatentspaceError
 from latentspace.runs import (
     Run,
     default_run_path,
+    embedding_path,
     load_run,
     load_weights,
     model_from_config,
     open_run,
+    read_embedding,
+    write_embedding,
 )
 
 
@@ -65,3 +68,17 @@ def test_unknown_kinds_and_damaged_checkpoints_are_one_line(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps({"no": "model"}))
     with pytest.raises(LatentspaceError, match="not a latentspace run config"):
         open_run(tmp_path)
+
+
+def test_a_latent_map_round_trips_through_its_file_and_a_damaged_one_reads_as_none(tmp_path):
+    import numpy as np
+
+    run = Run(tmp_path / "run")
+    path = embedding_path(run, "tsne")
+    assert path == run.path / "embeddings" / "tsne.npz" and embedding_path(run, "pca", "val").name == "pca-val.npz"
+    write_embedding(path, {"points": np.zeros((3, 2), np.float32), "method": "tsne", "index": np.arange(3)})
+    data = read_embedding(path)
+    assert data["method"] == "tsne" and isinstance(data["method"], str) and data["points"].shape == (3, 2)
+    assert not list(path.parent.glob(".*"))  # written atomically
+    path.write_bytes(b"not a zip")
+    assert read_embedding(path) is None and read_embedding(tmp_path / "missing.npz") is None

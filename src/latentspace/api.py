@@ -42,11 +42,12 @@ def train(kind: str, out=None, resume: bool = False, progress: bool = True, reci
                given=set(options) if resume else None)
 
 
-def load_run(path, checkpoint: str = "best"):
-    """The trained model of a run directory, in eval mode, with its `Run` as `model.run`."""
+def load_run(path, checkpoint: str = "best", **sampling):
+    """The trained model of a run directory, in eval mode, with its `Run` as `model.run`. `sampling`: settings its
+    spec lists in `sampling_options`, for this use (a flow model's `sample_steps=20, guidance=3`)."""
     from latentspace.runs import load_run as _load_run
 
-    return _load_run(path, checkpoint=checkpoint)[0]
+    return _load_run(path, checkpoint=checkpoint, sampling=sampling)[0]
 
 
 def sample(model, n: int, seed: int | None = 0, sampler: str | None = None, label=None, **settings):
@@ -62,13 +63,16 @@ def sample(model, n: int, seed: int | None = 0, sampler: str | None = None, labe
     return draw(model, n, seed, sampler, labels=None if label is None else [label], settings=settings).images
 
 
-def evaluate(path, n: int = 10000, sampler: str | None = None, **settings) -> dict:
+def evaluate(path, n: int = 10000, sampler: str | None = None, **sampling) -> dict:
     """Every metric that applies to the run's model (MSE/PSNR/SSIM, ELBO terms, FID/KID/precision/recall
-    of n samples drawn by `sampler` with its sampling `settings`, and their floor), also merged into
-    RUN/evaluation.json."""
+    of n samples drawn by `sampler`, and their floor), also merged into RUN/evaluation.json. `sampling`: as for
+    `load_run`, and a sampler's own sampling settings (e.g. temperature=0.8 for the autoregressive prior)."""
     from latentspace.commands.evaluate import evaluate_run
+    from latentspace.samplers import SAMPLER_SETTINGS
 
-    return evaluate_run(path, n=n, sampler=sampler, settings=settings)
+    settings = {k: v for k, v in sampling.items() if k in SAMPLER_SETTINGS}
+    return evaluate_run(path, n=n, sampler=sampler, settings=settings,
+                        sampling={k: v for k, v in sampling.items() if k not in settings})
 
 
 def embed(path, method: str = "pca", n: int | None = None) -> dict:

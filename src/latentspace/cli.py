@@ -9,19 +9,19 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import re
 import sys
-import typing
 
-from latentspace.config import flag_name, validate_config
+from latentspace.config import SEED_MAX, Bounds, field_bounds, field_kind, flag_name, validate_config
 from latentspace.errors import LatentspaceError
-
-_TYPES = {"int": int, "float": float, "str": str, "bool": bool}
 
 
 class _Parser(argparse.ArgumentParser):
     """argparse that reports a usage error as one line on stderr, exit 2."""
 
     def error(self, message):
+        # a value out of its declared range reads as validate_config says it: "--lr must be more than 0, got 0.0"
+        message = re.sub(r"^argument (--[\w-]+): (must be .*)$", r"\1 \2", message)
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
@@ -30,26 +30,26 @@ def add_dataclass_flags(parser, cls, skip=(), defaults=None) -> None:
 
     Every flag's parser default is None, so a command can tell what the user set (`given_names`); the help
     shows the dataclass default (or the one in `defaults`, e.g. a model's own training defaults)."""
-    hints = typing.get_type_hints(cls)
     defaults = defaults or {}
     for f in dataclasses.fields(cls):
         if f.name in skip:
             continue
         flag = flag_name(f.name)
         meta = f.metadata
-        tp = hints.get(f.name, f.type)
-        tp = _TYPES.get(getattr(tp, "__name__", str(tp)), tp)
+        tp = field_kind(cls, f)
         default = defaults.get(f.name, f.default)
-        if tp is bool:
-            if default:
-                parser.add_argument("--no-" + f.name.replace("_", "-"), dest=f.name, action="store_const", const=False,
-                                    default=None, help=f"do not {meta.get('help', f.name)}")
-            else:
+        if tp is bool:  # a flag that switches it on, off, or (a default that depends on other settings) both
+            no_flag = "--no-" + f.name.replace("_", "-")
+            if not default:
                 parser.add_argument(flag, dest=f.name, action="store_const", const=True, default=None,
                                     help=meta.get("help"))
+            if default is None or default:
+                parser.add_argument(no_flag, dest=f.name, action="store_const", const=False, default=None,
+                                    help=f"the opposite of {flag}" if default is None
+                                    else f"do not {meta.get('help', f.name)}")
             continue
         shown = f"(default: {default})" if default is not None else ""
-        parser.add_argument(flag, dest=f.name, type=tp, default=None, choices=meta.get("choices"),
+        parser.add_argument(flag, dest=f.name, type=_typed(cls, f), default=None, choices=meta.get("choices"),
                             help=f"{meta.get('help', '')} {shown}".strip())
 
 
@@ -62,6 +62,62 @@ def dataclass_from_args(cls, args, defaults=None):
     """The dataclass from the flags the user set, the rest from `defaults` and then the dataclass's own."""
     values = {**(defaults or {}), **{name: getattr(args, name) for name in given_names(cls, args)}}
     return cls(**{k: v for k, v in values.items() if k in {f.name for f in dataclasses.fields(cls)}})
+
+
+class _Number:
+    """An argparse type: a number within `bounds` (NaN and infinities refused), else one line of usage error.
+    Every numeric flag has one (tests/test_cli.py walks them), so a bad value stops before any file is written."""
+
+    def __init__(self, bounds: Bounds):
+        self.bounds = bounds
+        self.__name__ = bounds.kind.__name__  # argparse's "invalid int value"
+
+    def parse(self, text: str):
+        try:
+            return self.bounds.kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid {self.__name__} value: {text!r}") from None
+
+    def __call__(self, text: str):
+        value = self.parse(text)
+        problem = self.bounds.problem(value)
+        if problem:
+            raise argparse.ArgumentTypeError(problem)
+        return value
+
+
+class _Numbers(_Number):
+    """Comma-separated numbers, each within `bounds`, `count` of them when given: "0,1" -> (0, 1)."""
+
+    def __init__(self, bounds: Bounds, count: int | None = None):
+        super().__init__(bounds)
+        self.count = count
+
+    def __call__(self, text: str) -> tuple:
+        values = tuple(_Number.__call__(self, v) for v in text.split(","))
+        if self.count is not None and len(values) != self.count:
+            raise argparse.ArgumentTypeError(f"expected {self.count} numbers separated by commas, got {text!r}")
+        return values
+
+
+def _int(minimum=None, maximum=None) -> _Number:
+    return _Number(Bounds(int, minimum, maximum))
+
+
+def _float(minimum=None, maximum=None, above=None, below=None) -> _Number:
+    return _Number(Bounds(float, minimum, maximum, above, below))
+
+
+_SEED = _int(0, SEED_MAX)
+
+
+def _typed(cls, f):
+    """The argparse type of a config field: its declared range for a number, else its annotated type."""
+    bounds = field_bounds(cls, f)
+    if bounds is not None:
+        return _Number(bounds)
+    kind = field_kind(cls, f)
+    return None if kind is bool else kind
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -104,18 +160,18 @@ def build_parser() -> argparse.ArgumentParser:
         if not searched:
             continue
         sp = search_models.add_parser(kind, help=f"search the {kind} model's hyperparameters")
-        sp.add_argument("--trials", type=int, default=30, help="trials in total, over all workers (default: 30)")
+        sp.add_argument("--trials", type=_int(1), default=30, help="trials in total, over all workers (default: 30)")
         sp.add_argument("--sampler", choices=("random", "tpe"), default="random",
                         help="random search as in the study, or TPE (default: random)")
-        sp.add_argument("--epochs-per-trial", type=int, default=5, help="epochs each trial trains (default: 5)")
+        sp.add_argument("--epochs-per-trial", type=_int(1), default=5, help="epochs each trial trains (default: 5)")
         sp.add_argument("--space", action="append", default=[], metavar="NAME=RANGE",
                         help="override a range: lr=1e-4:1e-2, latent_dim=8:32, optimizer=adam,sgd, init=none, "
                              "width=0.5:2:log (repeatable); searched: " + ", ".join(searched))
         sp.add_argument("--storage", help="Optuna RDB URL shared by all workers, e.g. "
                         "postgresql://user:pass@host:5432/db (default: sqlite file OUT/study.db)")
         sp.add_argument("--study", help="study name; an existing study is joined or resumed (default: the model)")
-        sp.add_argument("--workers", type=int, default=1, help="local worker processes on the study (default: 1)")
-        sp.add_argument("--heartbeat", type=int, default=30, help="seconds between a running trial's heartbeats; "
+        sp.add_argument("--workers", type=_int(1), default=1, help="local worker processes on the study (default: 1)")
+        sp.add_argument("--heartbeat", type=_int(1), default=30, help="seconds between a running trial's heartbeats; "
                         "a trial silent for 3 times this is marked failed (default: 30)")
         sp.add_argument("--out", help=f"output directory (default: runs/search-{kind})")
         add_dataclass_flags(sp, spec.config_cls, skip=tuple(searched))
@@ -126,7 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("evaluate", help="test metrics of a run, written to RUN/evaluation.json")
     ev.add_argument("run", nargs="?", help="run directory")
     ev.add_argument("--json", action="store_true", help="print the metrics as JSON")
-    ev.add_argument("--n", type=int, default=10000,
+    ev.add_argument("--n", type=_int(0), default=10000,
                     help="samples drawn for FID/KID/precision/recall, and test images they are compared with; "
                          "0 skips the sample metrics (default: 10000)")
     ev.add_argument("--samples", metavar="FILE.npy",
@@ -163,7 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
     em.add_argument("run", help="run directory")
     em.add_argument("--method", default="pca", choices=METHODS, help="projection (default: pca)")
     em.add_argument("--split", default="test", choices=SPLITS, help="images to map (default: test)")
-    em.add_argument("--n", type=int, help="a seeded sample of N images (default: the whole split)")
+    em.add_argument("--n", type=_int(3), help="a seeded sample of N images (default: the whole split, or the first images the "
+                    f"explorer maps where encoding costs a sample's solve: {_encode_limits()})")
     em.add_argument("--out", help="figure .png (default: RUN/figures/embedding-METHOD.png)")
     em.set_defaults(func=cmd_embed)
 
@@ -171,14 +228,14 @@ def build_parser() -> argparse.ArgumentParser:
                                          "samples, interpolations")
     ge.add_argument("run", help="run directory")
     ge.add_argument("--mode", required=True, choices=GENERATE_MODES)
-    ge.add_argument("--dims", type=_ints, default=(0, 1), metavar="I,J", help="traverse: dimensions i,j to vary (default: 0,1)")
-    ge.add_argument("--steps", type=int, default=10, help="values per axis, or along an interpolation (default: 10)")
-    ge.add_argument("--image", type=int, default=0, metavar="K", help="traverse: the test image to start from (default: 0)")
-    ge.add_argument("--bounds", type=_floats, metavar="X0,X1,Y0,Y1", help="grid: x0,x1,y0,y1 (default: a square covering the test codes)")
-    ge.add_argument("--n", type=int, default=64, help="prior: number of samples (default: 64)")
-    ge.add_argument("--from", dest="src", type=int, default=0, metavar="K", help="interpolate: first test image (default: 0)")
-    ge.add_argument("--to", dest="dst", type=int, default=1, metavar="L", help="interpolate: last test image (default: 1)")
-    ge.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    ge.add_argument("--dims", type=_Numbers(Bounds(int, minimum=0)), default=(0, 1), metavar="I,J", help="traverse: dimensions i,j to vary (default: 0,1)")
+    ge.add_argument("--steps", type=_int(2), default=10, help="values per axis, or along an interpolation (default: 10)")
+    ge.add_argument("--image", type=_int(0), default=0, metavar="K", help="traverse: the test image to start from (default: 0)")
+    ge.add_argument("--bounds", type=_Numbers(Bounds(float), count=4), metavar="X0,X1,Y0,Y1", help="grid: x0,x1,y0,y1 (default: a square covering the test codes)")
+    ge.add_argument("--n", type=_int(1), default=64, help="prior: number of samples (default: 64)")
+    ge.add_argument("--from", dest="src", type=_int(0), default=0, metavar="K", help="interpolate: first test image (default: 0)")
+    ge.add_argument("--to", dest="dst", type=_int(0), default=1, metavar="L", help="interpolate: last test image (default: 1)")
+    ge.add_argument("--seed", type=_SEED, default=0, help="random seed (default: 0)")
     ge.add_argument("--ends", choices=("images", "samples"),
                     help="interpolate: between two test images (--from, --to; the default with an encoder) or two "
                          "samples drawn with --seed (the default without one)")
@@ -196,15 +253,15 @@ def build_parser() -> argparse.ArgumentParser:
     fp.add_argument("--kind", choices=tuple(n for n, s in SAMPLERS.items() if s.saved),
                     help="which sampler to fit (default: the model's own learned prior, e.g. a VQ-VAE's "
                          "autoregressive one; else flow)")
-    fp.add_argument("--minutes", type=float, help="time budget of a learned prior's fit (default: the sampler's own, "
+    fp.add_argument("--minutes", type=_float(above=0.0), help="time budget of a learned prior's fit (default: the sampler's own, "
                                                   "3 minutes for flow); more buys a closer fit")
     _option_flags(fp, "fit_options")
     fp.set_defaults(func=cmd_fit_prior)
 
     fn = sub.add_parser("feature-net", help="train the classifier whose features FID/KID/precision/recall use")
     fn.add_argument("--dataset", default="fashion-mnist", type=dataset_arg)
-    fn.add_argument("--epochs", type=int, default=None, help="(default: the shipped network's recipe)")
-    fn.add_argument("--seed", type=int, default=0)
+    fn.add_argument("--epochs", type=_int(1), default=None, help="(default: the shipped network's recipe)")
+    fn.add_argument("--seed", type=_SEED, default=0, help="random seed (default: 0)")
     fn.add_argument("--out", help="directory for IDENTITY.pt and IDENTITY.json, IDENTITY naming the dataset at "
                                   "its shape (default: the cache's weights/, where evaluate finds it)")
     fn.add_argument("--data-dir")
@@ -240,7 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--dataset", default="fashion-mnist", type=dataset_arg)
     st.add_argument("--data-dir", help="where the dataset is read from (and downloaded to)")
     _data_shape_flags(st)
-    st.add_argument("--seed", type=int, default=0)
+    st.add_argument("--seed", type=_SEED, default=0, help="random seed of every step (default: 0)")
     st.add_argument("--progress", action="store_true", help="show each training's progress bar")
     st.set_defaults(func=cmd_study)
 
@@ -256,10 +313,18 @@ def build_parser() -> argparse.ArgumentParser:
     ex = sub.add_parser("explore", help="a local web page: click the latent map, move sliders, see the decoder answer")
     ex.add_argument("runs", nargs="+", metavar="RUN", help="run directories (several: a run switcher)")
     ex.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
-    ex.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
-    ex.add_argument("--limit-test", type=int, help="map only the first N test images")
+    ex.add_argument("--port", type=_int(0, 65535), default=8000, help="port (default: 8000)")
+    ex.add_argument("--limit-test", type=_int(2), help=f"map only the first N test images (default: all, or where "
+                                                       f"encoding costs a sample's solve: {_encode_limits()})")
     ex.set_defaults(func=cmd_explore)
     return p
+
+
+def _encode_limits() -> str:
+    """The models whose specs limit what is encoded by default (`encode_limit`), for help texts."""
+    from latentspace.models import MODELS
+
+    return ", ".join(f"{k} {s.encode_limit:,}" for k, s in MODELS.items() if s.encode_limit) or "none"
 
 
 def _sampler_flags(parser, what: str) -> None:
@@ -279,8 +344,7 @@ def _sampler_flags(parser, what: str) -> None:
                 continue
             seen.add(name)
             f = fields[name]
-            tp = _TYPES.get(getattr(f.type, "__name__", str(f.type)), f.type)
-            parser.add_argument(flag_name(name), dest=name, type=tp if tp is not bool else None, default=None,
+            parser.add_argument(flag_name(name), dest=name, type=_typed(spec.config_cls, f), default=None,
                                 choices=f.metadata.get("choices"),
                                 help=f"{f.metadata.get('help', '')} (sampling setting of: "
                                      f"{', '.join(k for k, s in MODELS.items() if name in s.sampling_options)}; "
@@ -304,7 +368,8 @@ def _option_flags(parser, which: str) -> None:
             parser.add_argument(o.flag, dest=f"sampler_{o.name}", action="store_const", const=True, default=None,
                                 help=text + ")")
         else:
-            parser.add_argument(o.flag, dest=f"sampler_{o.name}", type=o.type, default=None, metavar=o.name.upper(),
+            parser.add_argument(o.flag, dest=f"sampler_{o.name}", type=_Number(Bounds(o.type, o.minimum, o.maximum)),
+                                default=None, metavar=o.name.upper(),
                                 help=f"{text}; default: {o.default})")
 
 
@@ -401,8 +466,6 @@ def cmd_search(args) -> int:
 def cmd_evaluate(args) -> int:
     from latentspace.commands.evaluate import evaluate_run, evaluate_samples
 
-    if args.n < 0:
-        raise LatentspaceError(f"--n must be at least 0, got {args.n}")
     if (args.run is None) == (args.samples is None):
         raise LatentspaceError("give a run directory or --samples FILE.npy (one of them)")
     if args.features == "inception":
@@ -450,7 +513,8 @@ def cmd_beta_sweep(args) -> int:
     from latentspace.commands.beta_sweep import run_beta_sweep
 
     result = run_beta_sweep(*configs, out=args.out, progress=not args.no_progress, log=print)
-    print(open(result["table"]).read().rstrip())
+    with open(result["table"]) as table:
+        print(table.read().rstrip())
     print(f"figure: {result['figure']}")
     return 0
 
@@ -513,20 +577,6 @@ def cmd_data(args) -> int:
         print(f"  {splits.skipped} files that are not images skipped")
     print(f"  identity: {splits.identity}")
     return 0
-
-
-def _ints(text: str) -> tuple:
-    try:
-        return tuple(int(v) for v in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected integers separated by commas, got {text!r}") from None
-
-
-def _floats(text: str) -> tuple:
-    try:
-        return tuple(float(v) for v in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {text!r}") from None
 
 
 def cmd_embed(args) -> int:

@@ -47,6 +47,25 @@ def atomic_path(path, suffix: str | None = None) -> Iterator[Path]:
             os.unlink(tmp)
 
 
+def cached_file(path, load, compute, save):
+    """A cache file's value: `load(path)`, unless the file is missing, damaged or stale (load raises or returns
+    None); then `compute()`, saved by `save(tmp, value)` through `atomic_path` (a read-only cache only costs
+    time: the value is still returned)."""
+    try:
+        value = load(path)
+        if value is not None:
+            return value
+    except Exception:  # missing or damaged: computed again
+        pass
+    value = compute()
+    try:
+        with atomic_path(path) as tmp:
+            save(tmp, value)
+    except OSError:
+        pass
+    return value
+
+
 def write_text(path, text: str) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")

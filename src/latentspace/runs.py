@@ -8,6 +8,7 @@ runs/NAME/
   figures/        loss.png, reconstructions.png, ...
   summary.json    written last: a run without it is unfinished
   samplers/NAME/  samplers fitted on its codes (latentspace.samplers.store)
+  embeddings/     2-D maps of its codes (`latentspace embed`; read by the explorer): `read_embedding`
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from latentspace.errors import LatentspaceError
-from latentspace.io import read_json
+from latentspace.io import atomic_path, read_json
 
 
 def environment() -> dict:
@@ -167,7 +168,9 @@ def model_from_config(cfg: dict, sampling: dict | None = None):
     config = config_from_dict(spec.config_cls, {**cfg.get("model_config", {}), **sampling})
     validate_config(config)
     # runs from before image shapes: Fashion-MNIST's; from before classes: unconditional
-    return spec.build(config, cfg.get("image_shape", (1, 28, 28)), cfg.get("num_classes", 0))
+    from latentspace.data.registry import STUDY_SHAPE
+
+    return spec.build(config, cfg.get("image_shape", STUDY_SHAPE), cfg.get("num_classes", 0))
 
 
 def load_weights(path: Path) -> dict:
@@ -196,3 +199,47 @@ def load_run(path: str | os.PathLike, checkpoint: str = "best", finished: bool =
     model.run = run
     model.checkpoint_file = ckpt  # what its fitted samplers are keyed by (samplers.store)
     return model, run
+
+
+# ---------------------------------------------------------------------- the latent maps kept in a run
+
+def embedding_path(run: Run, method: str, split: str = "test") -> Path:
+    """RUN/embeddings/METHOD.npz (the test split's map), or METHOD-SPLIT.npz."""
+    return run.path / "embeddings" / (f"{method}.npz" if split == "test" else f"{method}-{split}.npz")
+
+
+def read_embedding(path: Path) -> dict | None:
+    """A latent map kept in a run (written by `latentspace embed`, read by it and by the explorer), or None
+    when missing or unreadable. Its arrays (strings as str):
+
+        points          N x 2 float32   the 2-D map
+        labels          N int64         class of each point
+        index           N int64         index of each point in the split (the test split for <method>.npz)
+        latent          N x D float32   the latents that were projected, as vectors (`model.latent_vectors`; a
+                                        Gaussian posterior's μ)
+        checkpoint_sha  str             SHA-256 of the checkpoint the codes came from: the map is reused only
+                                        while it matches
+        method          str             pca | tsne | umap
+
+    and, beside them: `split`, `params` (JSON of the projection's settings) and, for a model with a Gaussian
+    posterior, the panels `points_logvar`, `latent_logvar`, `points_z`, `latent_z` (points/latent being μ).
+    For discrete latents (a grid of code indices) `latent` holds each image's mean code vector, and the codebook
+    is mapped too: `codebook_points` (K x 2, the projection of `codebook_vectors`, K x D), `codebook_usage` (K:
+    how many of the split's grid cells use each code) and `codebook_labels` (K: the class whose images use it
+    most; -1 for an unused code or an unlabelled set).
+    """
+    import numpy as np
+
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            return {k: (str(f[k]) if f[k].dtype.kind == "U" else f[k]) for k in f.files}
+    except (OSError, ValueError, KeyError, EOFError):
+        return None
+
+
+def write_embedding(path: Path, data: dict) -> None:
+    """Write a latent map (the arrays `read_embedding` describes) atomically: a reader never sees half a file."""
+    import numpy as np
+
+    with atomic_path(path) as tmp:
+        np.savez(tmp, **{k: np.asarray(v) for k, v in data.items()})

@@ -118,3 +118,23 @@ def test_precision_recall_by_hand():
     assert Q.knn_radii(real, 3)[0] == 9.0
 
 
+
+
+def test_asked_classes_counts_hits_and_scores_each_class_on_its_own():
+    import torch
+
+    from latentspace.analysis.quality import Features, asked_classes
+
+    g = torch.Generator().manual_seed(0)
+    centres = torch.eye(3, 8) * 10
+    real_labels = torch.arange(300) % 3
+    real = Features(centres[real_labels] + torch.randn(300, 8, generator=g), torch.eye(3)[real_labels].double())
+    asked = torch.arange(300) % 3
+    drawn = (asked + (torch.arange(300) % 10 == 0).long()) % 3  # one in ten drawn from the wrong class
+    fake = Features(centres[drawn] + torch.randn(300, 8, generator=g), torch.eye(3)[drawn].double())
+    out = asked_classes(real, real_labels, fake, asked, ("a", "b", "c"))
+    assert out["class_accuracy"] == pytest.approx(0.9, abs=0.01)
+    assert set(out["class_accuracy_per_class"]) == {"a", "b", "c"}
+    perfect = asked_classes(real, real_labels, Features(real.features, real.probs), real_labels, ("a", "b", "c"))
+    assert perfect["class_accuracy"] == 1.0
+    assert max(perfect["class_fid_per_class"].values()) < min(out["class_fid_per_class"].values())

@@ -162,3 +162,18 @@ def test_a_colour_model_of_an_unlabelled_set_gets_a_map_that_says_unlabelled(tmp
     assert r["classes"] == () and (r["labels"] == -1).all() and r["latent"].shape == (120, 4)
     assert_shows_something(r["figure"])
     assert latent.UNLABELLED in texts
+
+
+def test_a_model_whose_encoding_is_costly_maps_its_first_images_unless_told(tmp_path, monkeypatch):
+    """`spec.encode_limit` (a flow model's encode is an ODE solve): the default map holds the first N test images,
+    those the explorer maps; --n still asks for a seeded sample."""
+    import dataclasses
+
+    from latentspace.models import MODELS
+
+    register(monkeypatch)
+    monkeypatch.setitem(MODELS, "fakevae", dataclasses.replace(MODELS["fakevae"], encode_limit=40))
+    run_dir = fake_run(tmp_path / "vae", FakeVAE, latent_dim=3)
+    assert E.embed_run(run_dir, "pca")["index"].tolist() == list(range(40))
+    asked = E.embed_run(run_dir, "pca", n=30)["index"]
+    assert len(asked) == 30 and asked.tolist() != list(range(30))

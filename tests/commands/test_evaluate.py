@@ -8,28 +8,15 @@ import pytest
 
 from latentspace.cli import main
 from latentspace.commands import evaluate
-from latentspace.commands.evaluate import evaluate_run, sample_quality
-from latentspace.data.images import load_splits
+from latentspace.commands.evaluate import evaluate_run
+from latentspace.data.images import load_splits, run_splits
 from latentspace.errors import LatentspaceError
+from tests.pixels import assert_grey
 
 
 @pytest.fixture(scope="module")
 def splits():
     return load_splits("fashion-mnist")
-
-
-def test_sample_quality_is_deterministic_and_validates(splits):
-    samples = splits.train.images[:1000].numpy()
-    reference = splits.test.images[:1000]
-    a = sample_quality(samples, reference=reference, kid_subsets=5)
-    evaluate._MEMORY.clear()  # recompute the reference features too
-    b = sample_quality(samples.copy(), reference=reference.clone(), kid_subsets=5)
-    assert a == b
-    assert {"fid", "kid", "kid_std", "precision", "recall", "class_entropy", "inception_score"} <= set(a)
-    with pytest.raises(LatentspaceError, match="N x 28 x 28"):
-        sample_quality(np.zeros((10, 32, 32), np.uint8))
-    with pytest.raises(LatentspaceError, match="uint8"):
-        sample_quality(np.zeros((10, 28, 28), np.int32))
 
 
 def test_cli_scores_a_samples_file(tmp_path, capsys, splits):
@@ -55,63 +42,16 @@ def test_evaluate_run_adds_sample_metrics(tiny_ae_run):
         assert key in saved and np.isfinite(saved[key])
     assert saved["n_samples"] == 1000
     assert saved["fid"] > 1.0  # a one-epoch autoencoder's samples are far from real images
+    # the copy check: a blurry one-epoch autoencoder copies nothing, and its nearest pairs are drawn in the run
+    assert 0.0 <= saved["copy_share"] < saved["copy_share_test"]
+    assert saved["copy_train_images"] == len(run_splits(tiny_ae_run.config()["train"]).train)  # all 512: < 10,000
+    assert saved["nearest_train_distance"] > saved["train_gap"] > 0
+    figure = tiny_ae_run.path / "figures" / "nearest.png"
+    assert saved["nearest_figure"] == str(figure)
+    assert_grey(figure)
 
 
 # ---------------------------------------------------------------- Inception features
-
-def test_the_inception_reference_is_cached_and_keyed_by_n_and_protocol(tmp_path, monkeypatch):
-    from latentspace.analysis import inception as I
-
-    monkeypatch.setenv("LATENTSPACE_CACHE", str(tmp_path))
-    calls = []
-
-    def fake_extractor(images, **kwargs):  # the cache logic, not the network, is under test here
-        calls.append(len(images))
-        return np.random.default_rng(len(calls)).normal(size=(len(images), I.FEATURE_DIM))
-
-    monkeypatch.setattr(I, "inception_features", fake_extractor)
-    first, path = evaluate.inception_reference("fashion-mnist", n=6)
-    assert calls == [6] and path.is_file() and path.parent == tmp_path / "inception"
-    with np.load(path) as saved:
-        assert saved["features"].dtype == np.float32 and str(saved["protocol"]) == I.PROTOCOL
-        assert np.allclose(saved["mu"], first.mean(0)) and saved["sigma"].shape == (I.FEATURE_DIM, I.FEATURE_DIM)
-    assert not list(tmp_path.glob("inception/.*"))  # written atomically: no leftovers
-
-    def failing(*args, **kwargs):
-        raise AssertionError("recomputed although cached")
-
-    monkeypatch.setattr(I, "inception_features", failing)
-    again, same = evaluate.inception_reference("fashion-mnist", n=6)
-    assert np.array_equal(again, first) and same == path
-    monkeypatch.setattr(I, "inception_features", fake_extractor)
-    assert evaluate.inception_reference("fashion-mnist", n=7)[1] != path  # another N, another file
-    monkeypatch.setattr(I, "PROTOCOL", I.PROTOCOL + " (changed)")
-    assert evaluate.inception_reference("fashion-mnist", n=6)[1] != path  # another protocol, another reference
-    assert calls == [6, 7, 6]
-    path.write_bytes(b"not an npz")  # a damaged cache is computed again
-    monkeypatch.setattr(I, "PROTOCOL", I.PROTOCOL.removesuffix(" (changed)"))
-    assert evaluate.inception_reference("fashion-mnist", n=6)[0].shape == (6, I.FEATURE_DIM) and calls[-1] == 6
-
-
-def test_the_inception_reference_of_given_splits_is_theirs_and_keyed_by_their_identity(tmp_path, monkeypatch):
-    """A resized set (or a folder) is measured against its own test images, in a file of its own identity."""
-    from latentspace.analysis import inception as I
-    from latentspace.data.images import load_splits
-
-    monkeypatch.setenv("LATENTSPACE_CACHE", str(tmp_path))
-    seen = []
-
-    def fake_extractor(images, **kwargs):
-        seen.append(tuple(images.shape))
-        return np.zeros((len(images), I.FEATURE_DIM))
-
-    monkeypatch.setattr(I, "inception_features", fake_extractor)
-    native = evaluate.inception_reference("fashion-mnist", n=4)[1]
-    resized = load_splits("fashion-mnist", image_size=32)
-    feats, path = evaluate.inception_reference("fashion-mnist", n=4, splits=resized)
-    assert seen[-1][1:3] == (32, 32) and feats.shape == (4, I.FEATURE_DIM)
-    assert path != native and path.name.startswith("fashion-mnist-1x32x32-test4-")
-
 
 def test_inception_scores_of_samples_with_the_bias_note(tmp_path, monkeypatch, splits):
     from latentspace.analysis import inception as I
@@ -182,3 +122,23 @@ def test_samples_are_scored_against_the_test_set_at_the_size_and_channels_asked(
         assert main(["evaluate", str(tmp_path), *flags]) == 2
         err = capsys.readouterr().err.strip()
         assert "\n" not in err and flags[0] in err and "trained on" in err
+
+
+@pytest.mark.integration
+def test_an_invertible_model_has_no_floor_and_a_costly_encoder_reconstructs_its_first_test_images(tmp_path,
+                                                                                                  monkeypatch):
+    """`spec.invertible`: decoded training codes are the training images, whose score is the data's own, so no
+    floor; `spec.encode_limit`: the reconstruction metrics read the first N test images, and say so."""
+    import dataclasses
+
+    from latentspace.models import MODELS
+    from tests.fakes import FakeVAE, fake_run, register
+
+    register(monkeypatch)
+    path = fake_run(tmp_path / "vae", FakeVAE)
+    plain = evaluate_run(path, n=200)
+    assert "floor_fid" in plain and "reconstruction_images" not in plain
+    monkeypatch.setitem(MODELS, "fakevae", dataclasses.replace(MODELS["fakevae"], invertible=True, encode_limit=300))
+    m = evaluate_run(path, n=200)
+    assert "fid" in m and "floor_fid" not in m and "prior_share" not in m
+    assert m["reconstruction_images"] == 300 and m["test_mse"] != plain["test_mse"]

@@ -9,6 +9,7 @@ import pytest
 from latentspace.cli import main
 from latentspace.commands.fit_prior import fit_prior
 from latentspace.errors import LatentspaceError
+from tests.cli import run_cli
 
 
 @pytest.fixture
@@ -35,8 +36,8 @@ def test_fit_prior_keeps_the_flow_and_every_command_draws_from_it(run_dir, tmp_p
 def test_bad_requests_are_one_line(run_dir, fake_models, tmp_path, capsys):
     from tests.fakes import FakeGAN, fake_run
 
-    assert main(["fit-prior", str(run_dir), "--minutes", "-1"]) == 2
-    assert "--minutes must be a positive number" in capsys.readouterr().err
+    code, _, err = run_cli(capsys, "fit-prior", run_dir, "--minutes", "-1")
+    assert code == 2 and "--minutes must be" in err and err.count("\n") == 1
     assert main(["fit-prior", str(fake_run(tmp_path / "gan", FakeGAN))]) == 2
     assert "needs an encoder" in capsys.readouterr().err
     with pytest.raises(LatentspaceError, match="nothing to fit"):

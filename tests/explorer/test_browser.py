@@ -236,3 +236,61 @@ def test_a_colour_run_shows_rgb_images_scaled_up_crisply_and_an_unlabelled_legen
     page.screenshot(path=str(tmp_path / "explorer-colour.png"), full_page=True)
     keep_screenshots(tmp_path)
     assert page.errors == [], page.errors
+
+
+@pytest.fixture(scope="module")
+def conditional_server(tmp_path_factory):
+    """The app over a conditional VAE trained briefly (a class picker's run), on a free port."""
+    import uvicorn
+
+    from latentspace.explorer.app import create_app
+    from latentspace.explorer.serve import bind
+    from latentspace.models.vae_config import VAEConfig
+    from latentspace.training.config import TrainConfig
+    from latentspace.training.trainer import fit
+
+    run = fit("vae", VAEConfig(latent_dim=8, conditional=True),
+              TrainConfig(epochs=1, limit_train=4096, batch_size=128), out=tmp_path_factory.mktemp("cvae") / "cvae",
+              progress=False)
+    app = create_app([run.path], limit_test=500, allowed_hosts=["127.0.0.1", "localhost"])
+    sock = bind("127.0.0.1", 0)
+    srv = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not srv.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}/"
+    srv.should_exit = True
+    thread.join(10)
+    sock.close()
+
+
+@pytest.mark.integration
+def test_a_conditional_run_gets_a_class_picker_that_steers_decode_and_samples(conditional_server, page, tmp_path):
+    page.goto(conditional_server)
+    wait_decode_after(page, 0)
+    assert page.locator("#class-picker").is_visible()
+    assert page.locator("#class-select option").count() == 10
+    # selecting a test image sets the picker to its class (its code is decoded with it)
+    page.wait_for_function("() => !document.getElementById('original-fig').hidden", timeout=15000)
+    caption = page.inner_text("#original-caption")
+    shown = page.locator("#class-select option:checked").inner_text()
+    assert f"({shown})" in caption, (caption, shown)
+    # another class, the same code: a different garment
+    before = page.evaluate(PIXELS)
+    n = decodes(page)
+    page.select_option("#class-select", label="Trouser" if shown != "Trouser" else "Bag")
+    wait_decode_after(page, n)
+    page.wait_for_function("() => document.getElementById('decoded').complete")
+    assert page.evaluate(PIXELS) != before
+    # samples of the chosen class, from the sampler menu's default (the VAE's prior)
+    assert page.locator("#sampler-select option").count() >= 1
+    page.select_option("#class-select", label="Sneaker")
+    page.click("#sample")
+    page.wait_for_function("() => document.querySelectorAll('#sample-strip img').length === 10", timeout=30000)
+    shot = tmp_path / "explorer-conditional.png"
+    page.screenshot(path=str(shot), full_page=True)
+    keep_screenshots(tmp_path)
+    assert page.errors == [], page.errors

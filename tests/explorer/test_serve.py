@@ -8,6 +8,7 @@ import pytest
 from latentspace.cli import main
 from latentspace.errors import LatentspaceError
 from latentspace.explorer.serve import bind, is_loopback, url_for
+from tests.cli import run_cli
 
 
 def test_cli_explore_prints_url_and_binding(tiny_ae_run, monkeypatch, capsys):
@@ -41,10 +42,10 @@ def test_cli_explore_errors_are_one_line(tiny_ae_run, tmp_path, capsys):
         assert err.count("\n") == 1 and "cannot listen on 127.0.0.1" in err
     finally:
         s.close()
-    assert cli.main(["explore", str(tiny_ae_run.path), "--port", "70000"]) == 2
-    assert "--port must be between" in capsys.readouterr().err
-    assert cli.main(["explore", str(tiny_ae_run.path), "--port", "0", "--limit-test", "1"]) == 2
-    assert "--limit-test must be at least 2" in capsys.readouterr().err
+    for flags, message in ((["--port", "70000"], "--port must be between 0 and 65535, got 70000"),
+                           (["--port", "0", "--limit-test", "1"], "--limit-test must be at least 2, got 1")):
+        code, _, err = run_cli(capsys, "explore", tiny_ae_run.path, *flags)
+        assert code == 2 and message in err and err.count("\n") == 1
 
 
 def test_loopback_addresses_and_urls():

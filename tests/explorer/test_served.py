@@ -87,3 +87,19 @@ def test_png_images_round_trip():
     with Image.open(io.BytesIO(png_bytes(colour))) as im:
         assert im.mode == "RGB" and np.array_equal(np.asarray(im), colour)
     assert png_data_url(image).startswith("data:image/png;base64,")
+
+
+def test_a_model_whose_encoding_is_costly_is_served_with_its_first_test_images(tmp_path, monkeypatch):
+    """`spec.encode_limit`: the explorer encodes the first N test images at start-up, not all 10,000 (a flow
+    model's ODE solve would keep the page from opening for minutes); --limit-test still decides when given."""
+    import dataclasses
+
+    from latentspace.explorer.served import load_served_runs
+    from latentspace.models import MODELS
+    from tests.fakes import fake_run
+
+    run = fake_run(tmp_path / "vae", FakeVAE)
+    assert len(load_served_runs([run])[0].test) == 10000
+    monkeypatch.setitem(MODELS, "fakevae", dataclasses.replace(MODELS["fakevae"], encode_limit=50))
+    assert len(load_served_runs([run])[0].test) == 50
+    assert len(load_served_runs([run], limit_test=80)[0].test) == 80

@@ -74,3 +74,17 @@ def _png(image) -> bytes:
     buf = io.BytesIO()
     image.save(buf, format="PNG")
     return buf.getvalue()
+
+
+def test_the_step_loss_figure_of_a_loss_alone_has_two_panels(tmp_path):
+    """A flow model's steps return only "loss": no empty third panel."""
+    import numpy as np
+    from PIL import Image
+
+    from latentspace.figures.gan import step_loss_figure
+
+    steps = {"epoch": np.array([0, 0, 1, 1.0]), "batch": np.array([0, 1, 0, 1.0]), "loss": np.array([1, .8, .6, .5])}
+    wide = step_loss_figure({**steps, "d_real": np.ones(4)}, "G", tmp_path / "three.png")
+    narrow = step_loss_figure(steps, "Flow", tmp_path / "two.png", ylabel="MSE")
+    with Image.open(wide) as w, Image.open(narrow) as n:
+        assert n.width < 0.75 * w.width

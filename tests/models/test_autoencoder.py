@@ -57,7 +57,7 @@ def test_registry_and_contract():
     (dict(latent_dim=0), "--latent-dim must be at least 1"),
     (dict(optimizer="lbfgs"), "--optimizer must be one of"),
     (dict(init="orthogonal"), "--init must be one of"),
-    (dict(lr=-1.0), "--lr must be at least"),
+    (dict(lr=-1.0), "--lr must be more than 0"),
 ])
 def test_bad_configs_are_user_errors(bad, match):
     with pytest.raises(LatentspaceError, match=match):

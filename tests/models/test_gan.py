@@ -185,5 +185,115 @@ def test_cli_help_lists_gan_options(capsys):
     with pytest.raises(SystemExit):
         main(["train", "gan", "--help"])
     text = capsys.readouterr().out
-    for flag in ("--noise-dim", "--ema", "--spectral-norm", "--label-smoothing", "--stop-on-collapse"):
+    for flag in ("--noise-dim", "--ema", "--spectral-norm", "--no-spectral-norm", "--label-smoothing",
+                 "--stop-on-collapse", "--loss", "--lr-d", "--augment", "--conditional", "small-data"):
         assert flag in text
+    assert "on with --loss hinge, off with bce" in " ".join(text.split())
+
+
+def test_the_losses():
+    real, fake = torch.tensor([2.0, -0.5]), torch.tensor([-3.0, 0.5])
+    hinge, bce = GAN(tiny_config(loss="hinge")), GAN(tiny_config(loss="bce"))
+    # hinge: mean(relu(1 - D(x))) + mean(relu(1 + D(G(z)))); the generator: -mean(D(G(z)))
+    assert hinge._d_loss(real, fake).item() == pytest.approx((0 + 1.5) / 2 + (0 + 1.5) / 2)
+    assert hinge._g_loss(fake).item() == pytest.approx(1.25)
+    sp = torch.nn.functional.softplus
+    assert bce._d_loss(real, fake).item() == pytest.approx((sp(-real).mean() + sp(fake).mean()).item(), rel=1e-5)
+    assert bce._g_loss(fake).item() == pytest.approx(sp(-fake).mean().item(), rel=1e-5)  # non-saturating
+    smooth = GAN(tiny_config(label_smoothing=0.1))
+    assert smooth._d_loss(real, fake) > bce._d_loss(real, fake)
+
+
+def _has_sn(model) -> bool:
+    return any(hasattr(m, "parametrizations") for m in model.discriminator.modules())
+
+
+def test_spectral_norm_follows_the_loss_unless_set_and_config_records_it():
+    assert _has_sn(GAN(tiny_config(loss="hinge"))) and GANConfig(loss="hinge").spectral_norm is True
+    assert not _has_sn(GAN(tiny_config(loss="bce"))) and GANConfig().spectral_norm is False
+    assert not _has_sn(GAN(tiny_config(loss="hinge", spectral_norm=False)))
+    assert _has_sn(GAN(tiny_config(loss="bce", spectral_norm=True)))
+    assert GAN(tiny_config(loss="hinge")).title().startswith("DCGAN (hinge, SN")
+    with pytest.raises(LatentspaceError, match="--label-smoothing .* --loss bce"):
+        GAN(tiny_config(loss="hinge", label_smoothing=0.1))
+
+
+def test_lr_d_sets_the_discriminators_learning_rate_only():
+    d, g = GAN(tiny_config(lr=1e-4, lr_d=4e-4)).configure_optimizers()
+    assert d.param_groups[0]["lr"] == 4e-4 and g.param_groups[0]["lr"] == 1e-4
+    model = GAN(tiny_config(lr=1e-4))
+    d, g = model.configure_optimizers()
+    assert d.param_groups[0]["lr"] == g.param_groups[0]["lr"] == 1e-4  # default: --lr for both
+    assert {id(p) for p in d.param_groups[0]["params"]} == {id(p) for p in model.discriminator.parameters()}
+
+
+@pytest.mark.parametrize("shape", [(1, 28, 28), (3, 32, 32)])
+def test_a_conditional_gan_draws_the_class_asked_for(shape):
+    torch.manual_seed(0)
+    model = GAN(tiny_config(conditional=True, loss="hinge", ema=True), image_shape=shape, num_classes=10).eval()
+    assert model.conditional and model.title().startswith("conditional DCGAN")
+    z = torch.randn(6, 100)
+    with torch.no_grad():
+        for m in model.sampler.modules():
+            if hasattr(m, "gamma"):
+                m.gamma.weight.normal_(1, 0.3)
+    a, b = model.decode(z, torch.zeros(6, dtype=torch.long)), model.decode(z, torch.arange(6))
+    assert a.shape == (6, *shape) and (a - b).abs().mean() > 1e-3
+    with pytest.raises(LatentspaceError, match="class-conditional"):
+        model.decode(z)
+    with pytest.raises(LatentspaceError, match="out of range"):
+        model.decode(z, torch.full((6,), 10))
+    with pytest.raises(LatentspaceError, match="at least two"):
+        GAN(tiny_config(conditional=True))  # no classes to condition on
+    with pytest.raises(LatentspaceError, match="takes no class"):
+        GAN(tiny_config()).decode(z, torch.zeros(6, dtype=torch.long))
+
+
+@pytest.mark.integration
+def test_a_tiny_conditional_run_with_diffaugment_draws_its_figures_and_generates_a_class(tmp_path, capsys):
+    from latentspace.cli import main
+    from tests.pixels import assert_shows_something
+
+    out = tmp_path / "cgan"
+    assert main(["train", "gan", "--conditional", "--loss", "hinge", "--augment", "diffaug", "--epochs", "1",
+                 "--noise-dim", "16", "--progress-images", "10", *TINY, "--out", str(out)]) == 0
+    from latentspace.runs import Run, load_run
+
+    run = Run(out)
+    cfg = run.config()
+    assert cfg["num_classes"] == 10 and cfg["model_config"]["spectral_norm"] is True
+    assert cfg["model_config"]["augment"] == "diffaug" and cfg["model_config"]["lr_d"] is None
+    for name in ("class_samples.png", "augmented.png", "samples.png", "loss.png"):
+        assert f"figures/{name}" in run.summary()["figures"], name
+        assert_shows_something(run.figures / name)
+    model, _ = load_run(out)
+    assert model.conditional and model.num_classes == 10
+    capsys.readouterr()
+    assert main(["generate", str(out), "--mode", "prior", "--n", "4", "--class", "3",
+                 "--out", str(tmp_path / "three.npy")]) == 0
+    import numpy as np
+
+    assert np.load(tmp_path / "three.npy").shape == (4, 28, 28)
+    # the explorer's class picker: a served conditional GAN draws the class it is asked for
+    from latentspace.explorer.served import ServedRun
+
+    served = ServedRun.from_model("cgan", model, None, path=out)
+    assert served.info()["conditional"] and served.samplers == ["prior"]
+    _, images = served.sample(3, seed=0, label=7)
+    _, again = served.sample(3, seed=0, label=7)
+    _, other = served.sample(3, seed=0, label=2)
+    assert images.shape == (3, 28, 28) and np.array_equal(images, again) and not np.array_equal(images, other)
+
+
+def test_refusals_are_one_line_and_leave_no_run(tmp_path, capsys):
+    from tests.cli import exit_code
+
+    for flags, message in ((["--augment", "diffaug:rotate"], "unknown augmentation 'rotate'"),
+                           (["--augment", "mixup"], "--augment: cannot read 'mixup'"),
+                           (["--loss", "hinge", "--label-smoothing", "0.1"], "has no labels to smooth"),
+                           (["--lr-d", "-1"], "--lr-d must be more than 0, got -1.0")):
+        out = tmp_path / "refused"
+        assert exit_code("train", "gan", *flags, *TINY, "--out", out) == 2, flags
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1 and message in err, err
+        assert not out.exists()

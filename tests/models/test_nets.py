@@ -6,7 +6,14 @@ import torch
 
 from latentspace.models.autoencoder import Autoencoder
 from latentspace.models.autoencoder_config import AEConfig
-from latentspace.models.nets import Decoder, Discriminator, Encoder, Generator, init_weights
+from latentspace.models.nets import (
+    ConditionalBatchNorm2d,
+    Decoder,
+    Discriminator,
+    Encoder,
+    Generator,
+    init_weights,
+)
 
 
 def test_encoder_is_the_studys_network():
@@ -39,6 +46,35 @@ def test_shapes_of_every_network():
     assert Discriminator(8)(x).shape == (3,)
     sn = Discriminator(8, spectral_norm=True)
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in sn.modules()) and sn(x).shape == (3,)
+
+
+@pytest.mark.parametrize("shape", [(1, 28, 28), (3, 32, 32)])
+@pytest.mark.parametrize("spectral_norm", [False, True])
+def test_conditional_networks_take_labels_and_the_labels_change_their_output(shape, spectral_norm):
+    torch.manual_seed(0)
+    g = Generator(16, 8, image_shape=shape, num_classes=10).eval()
+    cbn = [m for m in g.modules() if isinstance(m, ConditionalBatchNorm2d)]
+    assert cbn and not any(isinstance(m, torch.nn.BatchNorm2d) and m.affine for m in g.modules())
+    z = torch.randn(4, 16)
+    with torch.no_grad():  # a class's own scale and shift, away from their start (1, 0), as after training
+        for m in cbn:
+            m.gamma.weight.normal_(1, 0.3)
+            m.beta.weight.normal_(0, 0.3)
+    a, b = g(z, torch.tensor([0, 0, 0, 0])), g(z, torch.tensor([1, 2, 3, 4]))
+    assert a.shape == b.shape == (4, *shape) and (a - b).abs().mean() > 1e-3
+    d = Discriminator(8, spectral_norm, image_shape=shape, num_classes=10).eval()
+    x = torch.rand(4, *shape)
+    ya, yb = d(x, torch.tensor([0, 0, 0, 0])), d(x, torch.tensor([1, 2, 3, 4]))
+    assert ya.shape == yb.shape == (4,) and not torch.allclose(ya, yb)
+    # the projection: the unconditional head plus <embed(y), features summed over positions>
+    h = d.net[:-1](x)
+    assert torch.allclose(ya, d.net[-1](h).view(-1) + (d.embed(torch.zeros(4, dtype=torch.long)) * h.sum((2, 3))).sum(1))
+    assert ("parametrizations" in dict(d.embed.named_children())) == spectral_norm
+
+
+def test_unconditional_networks_have_no_class_parts():
+    assert not hasattr(Discriminator(8), "embed")
+    assert not any(isinstance(m, ConditionalBatchNorm2d) for m in Generator(16, 8).modules())
 
 
 @pytest.mark.parametrize("scheme", ["xavier", "kaiming"])

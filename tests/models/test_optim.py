@@ -90,3 +90,16 @@ def test_configure_steps_the_schedule_every_batch_over_the_trainers_budget():
     assert state["lr_lambdas"][0] == {"kind": "onecycle", "total": 120, "warmup": 0.4}
     study = configure(module, AEConfig(schedule="constant", lr=1e-3, beta2=0.999))
     assert isinstance(study, torch.optim.Adam) and study.param_groups[0]["lr"] == 1e-3
+
+
+def test_ema_update_warms_up_then_holds_its_decay_and_copies_buffers():
+    from latentspace.models.optim import ema_update
+
+    online, average = torch.nn.BatchNorm1d(3), torch.nn.BatchNorm1d(3)
+    with torch.no_grad():
+        online.weight.fill_(2.0)
+        online.running_mean.fill_(5.0)
+    ema_update(average, online, step=0, decay=0.999)  # decay min(0.999, 1/10): 90 % of the way
+    assert torch.allclose(average.weight, torch.full((3,), 1.9)) and torch.equal(average.running_mean, online.running_mean)
+    ema_update(average, online, step=10**6, decay=0.5)  # warmed up: the decay itself
+    assert torch.allclose(average.weight, torch.full((3,), 1.95))

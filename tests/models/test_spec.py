@@ -33,6 +33,9 @@ def test_capabilities_and_building(fake_models):
     ({"prior": "learned"}, "names its sampler"),
     ({"prior_sampler": "flow"}, "names its sampler"),
     ({"sampling_options": ("steps",)}, "not fields of"),
+    ({"encoder": False, "prior": "normal", "invertible": True}, "describe an encoder"),
+    ({"encoder": False, "prior": "normal", "encode_limit": 100}, "describe an encoder"),
+    ({"encode_limit": 1}, "at least 2"),
 ])
 def test_a_spec_that_cannot_hold_is_refused(bad, message):
     with pytest.raises(ValueError, match=message):

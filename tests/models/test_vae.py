@@ -162,7 +162,9 @@ def test_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path):
 def test_cli_rejects_a_negative_beta(tmp_path, capsys):
     from latentspace.cli import main
 
-    assert main(["train", "vae", "--beta", "-1", "--out", str(tmp_path / "r")]) == 2
+    with pytest.raises(SystemExit) as e:  # refused by the flag's declared range, as argparse's usage error
+        main(["train", "vae", "--beta", "-1", "--out", str(tmp_path / "r")])
+    assert e.value.code == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "--beta must be at least 0" in err
     assert not (tmp_path / "r").exists()
@@ -291,6 +293,11 @@ def test_a_conditional_run_records_its_classes_and_draws_the_class_asked_for(cva
     assert mixed["labels"].tolist() == list(range(10))  # every class in turn
     walk = generate_run(cvae_run, "traverse", dims=(0, 1), steps=3, image=0)  # held at test image 0's class
     assert walk["images"].shape == (9, 28, 28)
+    from latentspace.commands.evaluate import evaluate_run
+
+    m = evaluate_run(cvae_run, n=300)  # samples of every class in turn, scored against the class asked
+    assert 0 <= m["class_accuracy"] <= 1 and len(m["class_accuracy_per_class"]) == 10
+    assert set(m["class_fid_per_class"]) == set(m["class_accuracy_per_class"])
     capsys.readouterr()
     assert main(["generate", str(cvae_run), "--mode", "prior", "--class", "Hat"]) == 2
     assert "no such class" in capsys.readouterr().err

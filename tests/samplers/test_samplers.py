@@ -40,3 +40,14 @@ def test_registered_samplers_load_their_classes_lazily():
         assert spec.sampler_class().name == name
     with pytest.raises(ValueError):
         SamplerSpec("x", "t", "s", "m:C", latents="pixels")
+
+
+def test_a_spec_can_sample_exactly_when_some_sampler_can_draw_for_it():
+    """One rule: `ModelSpec.can_sample` (its default sampler) agrees with the registry for every model, and the
+    explorer's `can_sample` without training codes keeps only the samplers that need no fitting."""
+    from latentspace.models import MODELS
+
+    for spec in MODELS.values():
+        assert spec.can_sample == bool(samplers_for(spec)), spec.kind
+        assert spec.default_sampler in (samplers_for(spec) or [None]), spec.kind
+    assert samplers_for(get_spec("vae"), codes=False) == ["prior"] and samplers_for(get_spec("ae"), codes=False) == []

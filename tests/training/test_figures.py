@@ -14,11 +14,14 @@ from latentspace.data.images import ImageSet, Splits
 from latentspace.io import read_json
 from latentspace.runs import Run
 from latentspace.training.figures import (
+    AugmentedBatches,
+    ClassSamples,
     KLPerDim,
     ProgressGrid,
     Reconstructions,
     Samples,
     StepLosses,
+    Trajectory,
     first_of_each_class,
 )
 from tests.fakes import (
@@ -30,7 +33,7 @@ from tests.fakes import (
     fake_splits,
     fake_test_set,
 )
-from tests.pixels import assert_coloured
+from tests.pixels import assert_coloured, assert_shows_something, rgb
 
 
 class _Strategy:
@@ -121,3 +124,65 @@ def test_a_colour_model_draws_coloured_samples_and_reconstructions_also_of_an_un
     for labelled in (True, False):
         (recon,) = Reconstructions(run).finish(model, fake_splits(fake_colour_test_set(30, labelled=labelled)))
         assert_coloured(recon)
+
+
+def test_the_trajectory_shows_noise_then_images_with_their_estimates(tmp_path, monkeypatch):
+    from latentspace.models.flow import Flow
+    from latentspace.models.flow_config import FlowConfig
+    from tests.pixels import assert_grey
+
+    asked, given = [], []
+    real = Flow.trajectory
+
+    def recorded(self, z, times, labels=None):
+        asked.append(list(times))
+        given.append(labels)
+        return real(self, z, times, labels)
+
+    monkeypatch.setattr(Flow, "trajectory", recorded)
+    for shape, check in (((1, 16, 16), assert_grey), ((3, 16, 16), assert_shows_something)):
+        torch.manual_seed(0)
+        model = Flow(FlowConfig(width=8, sample_steps=4), shape).eval()
+        (png,) = Trajectory(Run(tmp_path / str(shape[0]))).finish(model, None)
+        assert png.name == "trajectory.png"
+        check(png)
+    assert asked[0] == [1.0, 0.75, 0.5, 0.25, 0.0] and given == [None, None]
+    # a conditional model's trajectory draws every class in turn
+    conditional = Flow(FlowConfig(width=8, sample_steps=2, conditional=True), (1, 16, 16), num_classes=3).eval()
+    Trajectory(Run(tmp_path / "c")).finish(conditional, None)
+    assert given[-1].tolist() == [0, 1, 2, 0, 1, 2, 0, 1]
+
+
+def _tiny_gan(**kw):
+    from latentspace.models.gan import GAN
+    from latentspace.models.gan_config import GANConfig
+
+    torch.manual_seed(0)
+    shape = kw.pop("image_shape", (1, 28, 28))
+    return GAN(GANConfig(g_width=8, d_width=8, progress_images=4, **kw), image_shape=shape,
+               num_classes=kw.get("conditional", False) and 10).eval()
+
+
+def test_class_samples_draw_one_row_per_class_of_a_conditional_model_only(tmp_path):
+    splits = fake_splits(fake_test_set(40))
+    (png,) = ClassSamples(Run(tmp_path)).finish(_tiny_gan(conditional=True), splits)
+    assert png == tmp_path / "figures" / "class_samples.png"
+    assert_shows_something(png)
+    width, height = Image.open(png).size
+    assert height > width * 0.8  # ten rows of ten
+    assert ClassSamples(Run(tmp_path / "u")).finish(_tiny_gan(), splits) == []
+
+
+def test_augmented_batches_show_what_the_discriminator_sees_in_grey_and_colour(tmp_path):
+    for name, test, shape in (("grey", fake_test_set(20), (1, 28, 28)),
+                              ("colour", fake_colour_test_set(20), (3, 32, 32))):
+        run = Run(tmp_path / name)
+        (png,) = AugmentedBatches(run).finish(_tiny_gan(augment="diffaug", image_shape=shape), fake_splits(test))
+        assert png == run.figures / "augmented.png"
+        pixels = rgb(png)
+        rows = np.array_split(pixels[pixels.shape[0] // 10:], 5)  # below the title: the originals, four draws
+        assert all(r.std() > 5 for r in rows)
+        assert np.abs(rows[0].astype(float)[: len(rows[1])] - rows[1][: len(rows[0])]).mean() > 2  # not the originals
+        if name == "colour":
+            assert_coloured(png, 0.001)
+    assert AugmentedBatches(Run(tmp_path / "none")).finish(_tiny_gan(), fake_splits(fake_test_set(20))) == []

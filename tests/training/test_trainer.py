@@ -183,3 +183,27 @@ def test_a_killed_run_resumed_without_flags_keeps_its_budget_and_ends_as_an_unin
                              capture_output=True, text=True, timeout=600)
     assert changed.returncode == 2 and "--lr 0.5 differs from the run's own 0.008" in changed.stderr
     assert changed.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("existing", [False, True])
+def test_a_fresh_run_that_fails_before_its_first_checkpoint_leaves_nothing_and_a_retry_trains(tmp_path, monkeypatch,
+                                                                                            existing):
+    """Any early failure (here Adam refusing its settings inside Lightning's fit) takes back what the run wrote:
+    no half-born config.json blocks the corrected retry, and what the directory held before stays."""
+    from latentspace.models.autoencoder import Autoencoder
+
+    out = tmp_path / "run"
+    if existing:
+        out.mkdir()
+        (out / "notes.txt").write_text("mine")
+
+    def refuse(self):
+        raise ValueError("Invalid beta parameter at index 1: 1.5")
+
+    monkeypatch.setattr(Autoencoder, "configure_optimizers", refuse)
+    with pytest.raises(ValueError, match="Invalid beta"):
+        fit("ae", AEConfig(latent_dim=2), small(limit_train=256), out=out, progress=False)
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"] if existing else not out.exists()
+    monkeypatch.undo()
+    run = fit("ae", AEConfig(latent_dim=2), small(limit_train=256), out=out, progress=False)
+    assert run.finished and (out / "notes.txt").is_file() == existing

@@ -7,6 +7,7 @@ import torch
 from latentspace.data.images import ImageSet
 from latentspace.errors import LatentspaceError
 from latentspace.models import spec_of
+from latentspace.models.gaussian import reparameterize
 
 
 def require_encoder(model, what: str) -> None:
@@ -33,7 +34,7 @@ def encode_images(model, images: ImageSet, batch_size: int = 1000, seed: int = 0
         if gaussian:
             mu, logvar = model.encode_distribution(x, c)
             mu, logvar = mu.float().cpu(), logvar.float().cpu()
-            z = mu + torch.exp(0.5 * logvar) * eps[start:start + len(x)]
+            z = reparameterize(mu, logvar, eps=eps[start:start + len(x)].view_as(mu))
             batch = {"latent": mu, "logvar": logvar, "z": z}
         else:
             latent = model.encode(x, c)

@@ -1,6 +1,6 @@
 """Sample quality against real images, measured in a feature space (our own network's penultimate layer).
 
-Pure functions of features: `latentspace.commands.evaluate.sample_quality` scores uint8 images (grey or RGB,
+Pure functions of features: `latentspace.analysis.scoring.sample_quality` scores uint8 images (grey or RGB,
 of the dataset's shape) against the dataset's test set with them:
 
 - FID and KID: torchmetrics (`FrechetInceptionDistance`, `KernelInceptionDistance`) with
@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from latentspace.data.images import to_float
+from latentspace.data.registry import STUDY_SHAPE
 from latentspace.errors import LatentspaceError
 
 K_NEAREST = 3
@@ -34,7 +35,7 @@ K_NEAREST = 3
 
 # ---------------------------------------------------------------- features
 
-def check_images(images, what: str = "samples", shape: tuple = (1, 28, 28)) -> torch.Tensor:
+def check_images(images, what: str = "samples", shape: tuple = STUDY_SHAPE) -> torch.Tensor:
     """uint8 images of `shape` (channels, height, width) as an N x H x W x C tensor; given as N x H x W (grey),
     N x H x W x C or N x C x H x W. A clear error for anything else."""
     if isinstance(images, np.ndarray):
@@ -95,7 +96,7 @@ class Features:
 def extract_features(net, images, batch_size: int = 500, shape: tuple | None = None) -> Features:
     """Features and class probabilities of uint8 images of `shape` (C, H, W; default: the shape the network
     reads), batched, in eval mode."""
-    shape = shape or getattr(getattr(net, "arch", None), "image_shape", (1, 28, 28))
+    shape = shape or getattr(getattr(net, "arch", None), "image_shape", STUDY_SHAPE)
     images = check_images(images, "images", shape)
     net.eval()
     feats, probs = [], []
@@ -121,6 +122,16 @@ class PrecomputedFeatures(nn.Module):
 
 
 # ---------------------------------------------------------------- the metrics
+
+def fid(real: torch.Tensor, fake: torch.Tensor) -> float:
+    """FID alone between two feature sets (N x F), via torchmetrics: where KID's subsets are not wanted."""
+    from torchmetrics.image.fid import FrechetInceptionDistance
+
+    metric = FrechetInceptionDistance(feature=PrecomputedFeatures(real.shape[1]))
+    metric.update(real, real=True)
+    metric.update(fake, real=False)
+    return float(metric.compute())
+
 
 def fid_kid(real: torch.Tensor, fake: torch.Tensor, kid_subsets: int = 100, kid_subset_size: int = 1000,
             seed: int = 0) -> dict:
@@ -189,6 +200,24 @@ def class_spread(probs: torch.Tensor) -> dict:
             "inception_score": float(kl.mean().exp()),
             "class_fractions": [round(float(v), 5) for v in torch.bincount(probs.argmax(1),
                                                                             minlength=probs.shape[1]) / len(probs)]}
+
+
+def asked_classes(real: Features, real_labels: torch.Tensor, fake: Features, asked: torch.Tensor,
+                  classes: tuple) -> dict:
+    """How well a conditional model draws the class it is asked for: the share of samples our classifier puts in
+    the asked class (overall and per class), and the FID of each class's samples against that class's real images
+    (N per class is small: compare these FIDs with one another at the same N, not with whole-set ones)."""
+    asked = torch.as_tensor(asked, dtype=torch.long)
+    hit = fake.probs.argmax(1) == asked
+    per_class, per_fid = {}, {}
+    for c, name in enumerate(classes):
+        mine, theirs = asked == c, torch.as_tensor(real_labels) == c
+        if mine.sum() < 2 or theirs.sum() < 2:
+            continue
+        per_class[name] = round(float(hit[mine].double().mean()), 4)
+        per_fid[name] = round(fid(real.features[theirs], fake.features[mine]), 4)
+    return {"class_accuracy": float(hit.double().mean()), "class_accuracy_per_class": per_class,
+            "class_fid_per_class": per_fid}
 
 
 def compare(real: Features, fake: Features, real_radii=None, kid_subsets: int = 100, seed: int = 0) -> dict:

@@ -105,13 +105,11 @@ def _train_one(args) -> tuple[str, str]:
 def _train_in_parallel(betas, model_config, train_config, out, workers: int) -> dict:
     """Train the βs' VAEs `workers` at a time in separate processes, each on its share of the cores; returns
     {β: 'trained'|'resumed'|'reused'}. The caller then reuses the finished runs in order."""
-    import os
+    from latentspace.training.parallel import threads_per_worker, worker_context
 
-    from latentspace.commands.search.workers import _mp_context
-
-    threads = max(1, (os.cpu_count() or 1) // workers)
+    threads = threads_per_worker(workers)
     jobs = [(beta, model_config, train_config, out, threads) for beta in betas]
-    with _mp_context().Pool(min(workers, len(jobs))) as pool:
+    with worker_context("latentspace.commands.beta_sweep").Pool(min(workers, len(jobs))) as pool:
         return dict(pool.map(_train_one, jobs, chunksize=1))
 
 

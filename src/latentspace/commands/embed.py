@@ -1,24 +1,7 @@
 """`latentspace embed RUN`: a split's codes mapped to 2-D, cached in the run, and drawn.
 
-The run keeps `RUN/embeddings/<method>.npz`, which the browser explorer reads too. Its format (do not
-change without the explorer):
-
-    points          N x 2 float32   the 2-D map
-    labels          N int64         class of each point
-    index           N int64         index of each point in the split (the test split for <method>.npz)
-    latent          N x D float32   the latents that were projected, as vectors (`model.latent_vectors`; a
-                                    Gaussian posterior's μ)
-    checkpoint_sha  str             SHA-256 of the checkpoint the codes came from: the cache is reused only
-                                    while it matches
-    method          str             pca | tsne | umap
-
-and, beside them: `split`, `params` (JSON of the projection's settings) and, for a model with a Gaussian
-posterior, the panels `points_logvar`, `latent_logvar`, `points_z`, `latent_z` (points/latent being μ).
-
-For discrete latents (a grid of code indices) `latent` holds each image's mean code vector, and the codebook is
-mapped too: `codebook_points` (K x 2, the projection of `codebook_vectors`, K x D), `codebook_usage` (K: how
-many of the split's grid cells use each code) and `codebook_labels` (K: the class whose images use it most; -1
-for an unused code or an unlabelled set).
+The run keeps the map in `RUN/embeddings/<method>.npz` (its format: `runs.read_embedding`), which the
+browser explorer reads too.
 """
 from __future__ import annotations
 
@@ -33,27 +16,9 @@ from latentspace.analysis.projection import METHODS, PARAMS, project
 from latentspace.commands.options import SPLITS
 from latentspace.data.images import ImageSet, run_splits, seeded_subset
 from latentspace.errors import LatentspaceError
-from latentspace.io import atomic_path, file_hash
+from latentspace.io import file_hash
 from latentspace.models import spec_of
-from latentspace.runs import load_run
-
-
-def cache_path(run, method: str, split: str = "test") -> Path:
-    return run.path / "embeddings" / (f"{method}.npz" if split == "test" else f"{method}-{split}.npz")
-
-
-def read_embedding(path: Path) -> dict | None:
-    """The cached arrays (strings as str), or None when missing or unreadable."""
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            return {k: (str(f[k]) if f[k].dtype.kind == "U" else f[k]) for k in f.files}
-    except (OSError, ValueError, KeyError, EOFError):
-        return None
-
-
-def write_embedding(path: Path, data: dict) -> None:
-    with atomic_path(path) as tmp:  # the explorer never reads half a file
-        np.savez(tmp, **{k: np.asarray(v) for k, v in data.items()})
+from latentspace.runs import embedding_path, load_run, read_embedding, write_embedding
 
 
 def split_images(splits, split: str) -> ImageSet:
@@ -64,7 +29,8 @@ def split_images(splits, split: str) -> ImageSet:
 
 def embed_run(run_path, method: str, split: str = "test", n: int | None = None, seed: int = 0,
               n_jobs: int = -1) -> dict:
-    """Load `RUN/embeddings/<method>.npz` when it matches the checkpoint, or compute and write it.
+    """Load `RUN/embeddings/<method>.npz` when it matches the checkpoint, or compute and write it: of a seeded
+    sample of n images, or the whole split (the first `spec.encode_limit` images where the spec sets one).
 
     Returns the cache's arrays plus `path`, `cached` (bool), `classes`, `title` and `panels`
     (name -> N x 2 points: {"mu", "logvar", "z"} for a Gaussian posterior, {"z"} otherwise).
@@ -77,10 +43,13 @@ def embed_run(run_path, method: str, split: str = "test", n: int | None = None, 
     require_encoder(model, "a latent map")
     sha = file_hash(run.checkpoint())
     params = json.dumps({"seed": seed, **PARAMS[method]}, sort_keys=True)
-    path = cache_path(run, method, split)
+    path = embedding_path(run, method, split)
     splits = run_splits(run.config()["train"])
     images = split_images(splits, split)
-    index = seeded_subset(len(images), n, seed)
+    limit = spec_of(model).encode_limit
+    # a model whose encoding costs a sample's solve maps its first images unless told (those the explorer maps)
+    index = seeded_subset(len(images), n, seed) if n is not None or limit is None else \
+        np.arange(min(limit, len(images)), dtype=np.int64)
     data = read_embedding(path)
     cached = (data is not None and data.get("checkpoint_sha") == sha and data.get("params") == params
               and data.get("split", "test") == split and np.array_equal(data.get("index"), index))

@@ -9,6 +9,9 @@ from latentspace.errors import LatentspaceError
 SPLIT_FILES = ("train_images", "train_labels", "test_images", "test_labels")
 FOLDER = "folder"
 MIN_SIZE, MAX_SIZE = 16, 128
+# (channels, height, width) of Fashion-MNIST, the study's data: at this shape every network is exactly the study's,
+# and a run or record from before image shapes were recorded has it
+STUDY_SHAPE = (1, 28, 28)
 
 
 @dataclass(frozen=True)
@@ -17,7 +20,7 @@ class DatasetSpec:
     files: dict  # role -> (file name, md5 of that file)
     classes: tuple
     mirrors: tuple
-    image_shape: tuple = (1, 28, 28)  # (channels, height, width) as the files hold them
+    image_shape: tuple = STUDY_SHAPE  # (channels, height, width) as the files hold them
     format: str = "idx"  # idx, cifar (the binary archive) or svhn (.mat files)
 
 

@@ -18,6 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 
 from latentspace.analysis.latents import lerp, slerp, swap_cells
+from latentspace.data.registry import MAX_SIZE
 from latentspace.errors import LatentspaceError
 from latentspace.explorer.served import (
     MAX_ABS_Z,
@@ -30,7 +31,9 @@ from latentspace.explorer.served import (
 STATIC = Path(__file__).parent / "static"
 MAX_SAMPLES = 64       # images per /api/sample request
 MAX_STEPS = 32         # images per /api/interpolate request
-MAX_LATENT = 4096      # longest latent vector parsed at all (the run's own latent_dim is checked after)
+# longest latent vector parsed at all (the run's own latent_dim is checked after): a noise image of the largest
+# pictures the networks take (3 x 128 x 128, a flow model's latent)
+MAX_LATENT = 3 * MAX_SIZE * MAX_SIZE
 
 Coordinate = Annotated[float, Field(strict=True, allow_inf_nan=False, ge=-MAX_ABS_Z, le=MAX_ABS_Z)]
 Vector = Annotated[list[Coordinate], Field(min_length=1, max_length=MAX_LATENT)]

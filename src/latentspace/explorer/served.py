@@ -20,10 +20,11 @@ from PIL import Image
 from latentspace.analysis.activity import kl_per_dimension
 from latentspace.analysis.encode import encode_images
 from latentspace.analysis.projection import pca_2d
-from latentspace.commands.embed import read_embedding
 from latentspace.data.images import ImageSet, run_splits, to_uint8
+from latentspace.data.registry import STUDY_SHAPE
 from latentspace.errors import LatentspaceError
 from latentspace.models import spec_of
+from latentspace.runs import Run, embedding_path, read_embedding
 from latentspace.samplers import samplers_for
 from latentspace.samplers.base import LatentSampler
 
@@ -52,14 +53,13 @@ class ServedRun:
     kind: str
     latent_dim: int
     has_encoder: bool
-    can_sample: bool
     classes: tuple                       # () for an unlabelled set (its labels are all -1)
     samplers: list = field(default_factory=list)  # the samplers that can draw for it, its default first
     conditional: bool = False            # decode, sample and interpolate take a class
     latent_shape: tuple = ()
     discrete: bool = False               # latents are code indices
     codebook_size: int | None = None     # how many (0..K-1), for discrete latents
-    image_shape: tuple = (1, 28, 28)     # (channels, height, width) of the model's images
+    image_shape: tuple = STUDY_SHAPE     # (channels, height, width) of the model's images
     test: ImageSet | None = None
     codes: np.ndarray | None = None      # N x d float32: encode(test)
     map: LatentMap | None = None
@@ -83,9 +83,9 @@ class ServedRun:
         spec = spec_of(model)
         d = int(model.latent_dim)
         classes = tuple(test.classes) if test is not None else ()
-        samplers = [n for n in samplers_for(spec) if train is not None or n == "prior"]
+        samplers = samplers_for(spec, codes=train is not None)
         served = cls(name=name, model=model, kind=spec.kind, latent_dim=d, has_encoder=spec.encoder,
-                     can_sample=bool(samplers), classes=classes, samplers=samplers, conditional=model.conditional,
+                     classes=classes, samplers=samplers, conditional=model.conditional,
                      latent_shape=tuple(model.latent_shape), discrete=spec.discrete,
                      codebook_size=model.codebook_size if spec.discrete else None,
                      image_shape=tuple(int(v) for v in model.image_shape), path=path, train=train)
@@ -104,6 +104,11 @@ class ServedRun:
             served.low = np.full(d, -NOISE_RANGE, np.float32)
             served.high = np.full(d, NOISE_RANGE, np.float32)
         return served
+
+    @property
+    def can_sample(self) -> bool:
+        """Some sampler can draw for it here (`samplers_for`: the model's spec, and training codes at hand)."""
+        return bool(self.samplers)
 
     # ------------------------------------------------------------------ answering
 
@@ -182,7 +187,7 @@ def find_map(path: Path | None, codes: np.ndarray, labels: np.ndarray) -> Latent
         return LatentMap("latent", codes.astype(np.float32), labels.astype(np.int64), np.arange(n, dtype=np.int64))
     if path is not None:
         for method in MAP_METHODS:
-            cached = read_cached_map(Path(path) / "embeddings" / f"{method}.npz", codes)
+            cached = read_cached_map(embedding_path(Run(Path(path)), method), codes)
             if cached is not None:
                 return cached
     return pca_map(codes, labels)
@@ -252,9 +257,12 @@ def load_served_runs(paths, limit_test: int | None = None) -> list[ServedRun]:
         train = run.config()["train"]
         key = (train["dataset"], train.get("data_dir"), train.get("image_size"), train.get("channels"))
         if key not in tests:
-            tests[key] = run_splits(train).test.head(limit_test)
+            tests[key] = run_splits(train).test
+        # a model whose encoding costs a sample's solve maps its first images unless told (`spec.encode_limit`:
+        # all 10,000 test images through a flow model's ODE would keep the page from opening for minutes)
+        limit = limit_test if limit_test is not None else spec_of(model).encode_limit
         name = _unique(run.name, names)
-        served.append(ServedRun.from_model(name, model, tests[key], path=run.path,
+        served.append(ServedRun.from_model(name, model, tests[key].head(limit), path=run.path,
                                            train=lambda train=train: run_splits(train).train))
     return served
 

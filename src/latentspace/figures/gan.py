@@ -63,14 +63,17 @@ LOSS_LABELS = {"g_loss": "generator", "d_loss": "discriminator"}
 OUTPUT_LABELS = {"d_real": "D(x): real images", "d_fake": "D(G(z)): generated"}
 
 
-def step_loss_figure(s: dict[str, np.ndarray], title: str, path: Path) -> Path:
-    """Three panels from per-step columns (epoch, batch, then what each step returned): the losses (*_loss)
-    per step (raw, faint, and smoothed) and per epoch; the other outputs per step (a GAN's D(x), D(G(z)))."""
+def step_loss_figure(s: dict[str, np.ndarray], title: str, path: Path, ylabel: str = "BCE loss") -> Path:
+    """From per-step columns (epoch, batch, then what each step returned): the losses ("loss", *_loss) per step
+    (raw, faint, and smoothed) and per epoch; a third panel with the other outputs per step (a GAN's D(x),
+    D(G(z))) where there are any."""
     known = list(LOSS_LABELS)
-    losses = sorted((c for c in s if c.endswith("_loss")), key=lambda c: (known.index(c) if c in known else len(known), c))
+    losses = sorted((c for c in s if c == "loss" or c.endswith("_loss")),
+                    key=lambda c: (known.index(c) if c in known else len(known), c))
     outputs = [c for c in s if c not in ("epoch", "batch") and c not in losses]
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
-    ax_step, ax_epoch, ax_d = axes
+    fig, axes = plt.subplots(1, 3 if outputs or not s else 2, figsize=(15 if outputs or not s else 10, 4))
+    ax_step, ax_epoch = axes[:2]
+    ax_d = axes[2] if len(axes) > 2 else None
     if s:
         step = np.arange(1, len(s["epoch"]) + 1)
         window = max(1, min(50, len(step) // 10))
@@ -86,18 +89,19 @@ def step_loss_figure(s: dict[str, np.ndarray], title: str, path: Path) -> Path:
             ax_d.plot(step, smooth(s[col], window), color=f"C{i}", lw=1.5, label=OUTPUT_LABELS.get(col, col))
         # epoch boundaries on the per-step axes
         for boundary in np.flatnonzero(np.diff(s["epoch"])) + 1.5:
-            ax_step.axvline(boundary, color="grey", lw=0.5, ls=":")
-            ax_d.axvline(boundary, color="grey", lw=0.5, ls=":")
+            for ax in (ax_step, ax_d):
+                if ax is not None:
+                    ax.axvline(boundary, color="grey", lw=0.5, ls=":")
     else:
         for ax in axes:
             ax.text(0.5, 0.5, "no training steps recorded", ha="center", va="center", transform=ax.transAxes)
-    ax_step.set(title=f"{title}: loss per step", xlabel="step (batch)", ylabel="BCE loss")
-    ax_epoch.set(title=f"{title}: mean loss per epoch", xlabel="epoch", ylabel="BCE loss")
+    ax_step.set(title=f"{title}: loss per step", xlabel="step (batch)", ylabel=ylabel)
+    ax_epoch.set(title=f"{title}: mean loss per epoch", xlabel="epoch", ylabel=ylabel)
     ax_epoch.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True, min_n_ticks=1))
-    if outputs and set(outputs) <= set(OUTPUT_LABELS):
+    if ax_d is not None and outputs and set(outputs) <= set(OUTPUT_LABELS):
         ax_d.set(title=f"{title}: discriminator outputs (mean per batch)", xlabel="step (batch)",
-                 ylabel="probability of 'real'", ylim=(-0.02, 1.02))
-    else:
+                 ylabel="sigmoid of D's logit ('real')", ylim=(-0.02, 1.02))
+    elif ax_d is not None:
         ax_d.set(title=f"{title}: other step outputs (mean per batch)", xlabel="step (batch)")
     for ax in axes:
         ax.grid(alpha=0.3)

@@ -134,7 +134,9 @@ def plot_image_rows(rows: list[np.ndarray], row_labels: list[str], title: str, p
     reconstructions...); each image drawn at `image_inches` of its size."""
     ncol = max(len(r) for r in rows)
     inches = image_inches(max(image_size(r) for r in rows if len(r)))
-    fig, axes = plt.subplots(len(rows), ncol, figsize=(ncol * inches, len(rows) * inches + 0.5), squeeze=False)
+    top = 0.3 + 0.22 * title.count("\n") + (0.2 if col_labels else 0.0)  # inches above the images: title, labels
+    fig, axes = plt.subplots(len(rows), ncol, figsize=(ncol * inches, len(rows) * inches + 0.2 + top), squeeze=False)
+    fig.subplots_adjust(top=1 - top / fig.get_figheight())
     for i, row in enumerate(rows):
         for j in range(ncol):
             ax = axes[i][j]

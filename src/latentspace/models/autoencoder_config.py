@@ -15,13 +15,14 @@ class OptimConfig:
     """The fast recipe by default (one-cycle to a high peak, Adam β2 0.95: the seed loop's 10-epoch test MSE in
     3 epochs, measured in benchmarks/time_to_quality.py); `--recipe study` gives the study's constant 1e-3."""
     optimizer: str = option("adam", "optimizer", choices=OPTIMIZER_NAMES)
-    lr: float = option(8e-3, "learning rate (with a schedule: its peak)", minimum=0.0)
+    lr: float = option(8e-3, "learning rate (with a schedule: its peak)", above=0.0)
     weight_decay: float = option(1e-5, "weight decay (L2)", minimum=0.0)
     schedule: str = option("onecycle", "learning-rate schedule, stepped every batch: constant; onecycle (linear "
                            "warm-up to --lr, cosine down to ~0); cosine (linear warm-up, cosine to 0)",
                            choices=SCHEDULES)
-    warmup: float = option(0.4, "fraction of the training steps spent warming up (onecycle, cosine)", minimum=0.0)
-    beta2: float = option(0.95, "Adam/AdamW β2 (RMSprop's α); the study's is 0.999", minimum=0.0)
+    warmup: float = option(0.4, "fraction of the training steps spent warming up (onecycle, cosine)", minimum=0.0,
+                          maximum=1.0)
+    beta2: float = option(0.95, "Adam/AdamW β2 (RMSprop's α); the study's is 0.999", minimum=0.0, below=1.0)
 
 # the study's own optimizer settings (its Adam at a fixed 1e-3, PyTorch's β2), for `--recipe study`
 STUDY_OPTIM = {"optimizer": "adam", "lr": 1e-3, "weight_decay": 1e-5, "schedule": "constant", "beta2": 0.999}

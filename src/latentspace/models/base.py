@@ -1,13 +1,15 @@
 """What every latent model shares: its config, latent shape, classes, title, prior sampling and optimizer."""
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import lightning as L
 import torch
 
+from latentspace.config import validate_config
+from latentspace.data.registry import STUDY_SHAPE
 from latentspace.errors import LatentspaceError
-from latentspace.models.nets import STUDY_SHAPE
 from latentspace.models.optim import configure
 
 
@@ -22,6 +24,8 @@ class LatentModel(L.LightningModule):
 
     def __init__(self, config, image_shape: tuple = STUDY_SHAPE, num_classes: int = 0):
         super().__init__()
+        if dataclasses.is_dataclass(config):
+            validate_config(config)  # the ranges its config declares, also for a model built in Python
         self.config = config
         self.image_shape = tuple(int(v) for v in image_shape)  # (channels, height, width) of the data
         self.num_classes = int(num_classes)

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from latentspace.data.images import native_shape
-from latentspace.data.registry import get_spec
+from latentspace.data.registry import STUDY_SHAPE, get_spec
 from latentspace.errors import LatentspaceError
 from latentspace.io import cache_root, file_hash
 from latentspace.models.augment import augment
@@ -41,7 +41,7 @@ class FeatureNetArch:
     feature_dim: int = 128          # the penultimate layer: the feature space of FID/KID/PR
     num_classes: int = 10
     dropout: float = 0.0           # the net underfits in 8 epochs: no dropout, no shifts, only flips
-    image_shape: tuple = (1, 28, 28)  # (channels, height, width) it reads; records without it are Fashion-MNIST's
+    image_shape: tuple = STUDY_SHAPE  # (channels, height, width) it reads; records without it are Fashion-MNIST's
 
     def __post_init__(self):  # from a JSON record: lists back to tuples
         object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))

@@ -21,7 +21,10 @@ def clamp_logvar(raw: torch.Tensor) -> torch.Tensor:
     return raw + (raw.clamp(*LOGVAR_RANGE) - raw).detach()
 
 
-def reparameterize(mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-    """z = μ + ε·σ with ε ~ N(0, I) (seeded by `generator` when given)."""
-    eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+def reparameterize(mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Generator | None = None,
+                   eps: torch.Tensor | None = None) -> torch.Tensor:
+    """z = μ + ε·σ with ε ~ N(0, I): `eps` when given (drawn ahead, e.g. one per image of a whole split), else
+    drawn here (seeded by `generator` when given)."""
+    if eps is None:
+        eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
     return mu + eps * (0.5 * logvar).exp()

@@ -22,10 +22,9 @@ import torch
 from torch import nn
 
 # the square image sizes the networks are built for (every size in between): the ones --image-size accepts
-from latentspace.data.registry import MAX_SIZE, MIN_SIZE
+from latentspace.data.registry import MAX_SIZE, MIN_SIZE, STUDY_SHAPE
 from latentspace.errors import LatentspaceError
 
-STUDY_SHAPE = (1, 28, 28)  # Fashion-MNIST's: at this shape every network is exactly the study's
 FINAL_MAP = 4  # convolutional stacks downsample while the map is larger than this
 
 
@@ -160,30 +159,58 @@ def _doublings(size: int) -> list[int]:
     return sizes[::-1]
 
 
-class Generator(nn.Module):
-    """DCGAN generator: noise -> base x base (7 x 7 at 28) -> doubled up to the image (28 x 28), tanh out."""
+class ConditionalBatchNorm2d(nn.Module):
+    """Batch norm whose scale and shift are the class's own (de Vries et al. 2017; the conditional GANs of Miyato
+    & Koyama 2018): normalised without an affine part, then gamma[y] * x + beta[y], starting at 1 and 0."""
 
-    def __init__(self, noise_dim: int = 100, width: int = 64, image_shape: tuple = STUDY_SHAPE):
+    def __init__(self, channels: int, num_classes: int):
+        super().__init__()
+        self.norm = nn.BatchNorm2d(channels, affine=False)
+        self.gamma = nn.Embedding(num_classes, channels)
+        self.beta = nn.Embedding(num_classes, channels)
+        nn.init.ones_(self.gamma.weight)
+        nn.init.zeros_(self.beta.weight)
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return self.norm(x) * self.gamma(labels)[:, :, None, None] + self.beta(labels)[:, :, None, None]
+
+
+class Generator(nn.Module):
+    """DCGAN generator: noise -> base x base (7 x 7 at 28) -> doubled up to the image (28 x 28), tanh out.
+
+    With `num_classes` its batch norms are conditional (`ConditionalBatchNorm2d`) and `forward` takes the labels."""
+
+    def __init__(self, noise_dim: int = 100, width: int = 64, image_shape: tuple = STUDY_SHAPE, num_classes: int = 0):
         super().__init__()
         channels, size, _ = self.image_shape = check_image_shape(image_shape)
         self.noise_dim = noise_dim
+        self.num_classes = num_classes
         sizes = _doublings(size)
         chans = [max(width, width * 4 // 2 ** j) for j in range(len(sizes) - 1)] + [channels]
-        layers = [nn.ConvTranspose2d(noise_dim, chans[0], sizes[0], 1, 0, bias=False), nn.BatchNorm2d(chans[0]),
-                  nn.ReLU(True)]
+        norm = (lambda c: ConditionalBatchNorm2d(c, num_classes)) if num_classes else nn.BatchNorm2d
+        layers = [nn.ConvTranspose2d(noise_dim, chans[0], sizes[0], 1, 0, bias=False), norm(chans[0]), nn.ReLU(True)]
         for j in range(1, len(sizes)):
             layers.append(nn.ConvTranspose2d(chans[j - 1], chans[j], 4, 2, 1, sizes[j] - 2 * sizes[j - 1], bias=False))
-            layers += [nn.Tanh()] if j == len(sizes) - 1 else [nn.BatchNorm2d(chans[j]), nn.ReLU(True)]
+            layers += [nn.Tanh()] if j == len(sizes) - 1 else [norm(chans[j]), nn.ReLU(True)]
         self.net = nn.Sequential(*layers)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(z.view(len(z), -1, 1, 1))
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        h = z.view(len(z), -1, 1, 1)
+        if not self.num_classes:
+            return self.net(h)
+        for layer in self.net:
+            h = layer(h, labels) if isinstance(layer, ConditionalBatchNorm2d) else layer(h)
+        return h
 
 
 class Discriminator(nn.Module):
-    """DCGAN discriminator (depth 4 at 28 x 28: 28 -> 14 -> 7 -> 4 -> 1); returns logits (the loss applies the sigmoid)."""
+    """DCGAN discriminator (depth 4 at 28 x 28: 28 -> 14 -> 7 -> 4 -> 1); returns logits (the loss applies the sigmoid).
 
-    def __init__(self, width: int = 64, spectral_norm: bool = False, image_shape: tuple = STUDY_SHAPE):
+    With `num_classes` it is a projection discriminator (Miyato & Koyama 2018): the logit gains the inner
+    product of a learned class embedding with the last feature map summed over its positions."""
+
+    def __init__(self, width: int = 64, spectral_norm: bool = False, image_shape: tuple = STUDY_SHAPE,
+                 num_classes: int = 0):
         super().__init__()
         channels, size, _ = self.image_shape = check_image_shape(image_shape)
         sn = nn.utils.parametrizations.spectral_norm if spectral_norm else (lambda m: m)
@@ -199,9 +226,17 @@ class Discriminator(nn.Module):
             c_in, n, i = c_out, (n + 1) // 2, i + 1
         layers.append(sn(nn.Conv2d(c_in, 1, n, 1, 0, bias=False)))
         self.net = nn.Sequential(*layers)
+        self.num_classes = num_classes
+        if num_classes:
+            embed = nn.Embedding(num_classes, c_in)
+            nn.init.xavier_uniform_(embed.weight)  # as Miyato & Koyama's (PyTorch's N(0, 1) swamps the logit)
+            self.embed = sn(embed)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x).view(-1)
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        if not self.num_classes:
+            return self.net(x).view(-1)
+        h = self.net[:-1](x)
+        return self.net[-1](h).view(-1) + (self.embed(labels) * h.sum(dim=(2, 3))).sum(1)
 
 
 def init_weights(module: nn.Module, scheme: str) -> None:

@@ -33,6 +33,17 @@ def make_optimizer(params, name: str, lr: float, weight_decay: float = 0.0,
     raise ValueError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZER_NAMES)}")
 
 
+@torch.no_grad()
+def ema_update(average: torch.nn.Module, online: torch.nn.Module, step: int, decay: float) -> None:
+    """Move `average`'s weights towards `online`'s by 1 - min(decay, (1+step)/(10+step)) (the warm-up lets the
+    first steps' random weights fade at once) and copy its buffers; one fused lerp over all tensors. The DCGAN's
+    EMA generator and the flow model's sampling weights are both kept by it."""
+    d = min(decay, (1 + step) / (10 + step))
+    torch._foreach_lerp_(list(average.parameters()), list(online.parameters()), 1.0 - d)
+    for b_avg, b in zip(average.buffers(), online.buffers()):
+        b_avg.copy_(b)
+
+
 def _fusable(params: list) -> bool:
     tensors = [t for p in params for t in (p["params"] if isinstance(p, dict) else [p])]
     return bool(tensors) and all(t.device.type in ("cpu", "cuda") and t.is_floating_point() for t in tensors)

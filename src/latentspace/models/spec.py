@@ -19,6 +19,8 @@ properties (labels: a LongTensor of class indices, or None; a conditional model 
     title()                     how figures and the report name it, e.g. "VAE (latent 20, β=1)"
     classifier_encoder()        the encoder network a frozen-encoder classifier reads, or None
     progress_latents()          fixed latents decoded after every epoch, when it lists the "progress" figure
+    augmented_view(x, generator) -> images in [0, 1] as its discriminator sees them (None: as they are), when it
+                                lists the "augmented" figure
 
 Latents are drawn by a sampler (`latentspace.samplers`): the model's own prior, or one fitted on its
 training codes (a Gaussian mixture, a learned flow, an autoregressive model of a code grid), saved in
@@ -32,8 +34,11 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass, field
 
+from latentspace.data.registry import STUDY_SHAPE
+
 # figure callbacks the training layer knows (latentspace.training.figures); a spec lists the ones it wants
-FIGURE_NAMES = ("loss", "reconstructions", "kl_per_dim", "progress", "step_losses", "samples",
+FIGURE_NAMES = ("loss", "reconstructions", "kl_per_dim", "progress", "step_losses", "trajectory", "samples",
+                "class_samples", "augmented",
                 "codebook", "code_grids", "code_swap")  # the last three: models of code indices (`discrete`)
 OBJECTIVES = ("val_loss", "fid")
 PRIORS = (None, "normal", "learned")
@@ -58,6 +63,12 @@ class ModelSpec:
     # config fields that only matter when images are drawn (e.g. ODE steps, guidance): generate, evaluate and
     # load_run may override them for one use without retraining
     sampling_options: tuple = ()
+    # decode(encode(x)) = x but for a solver's error (an ODE solved both ways): its reconstruction metrics measure that
+    # error, and decoded training codes are the training images themselves, so `evaluate` scores no floor for it
+    invertible: bool = False
+    # encoding an image costs as much as drawing one (an ODE solve): what would encode a whole split by default (the
+    # latent maps of `embed` and the explorer, evaluate's reconstruction metrics) takes its first N images instead
+    encode_limit: int | None = None
     train_defaults: dict = field(default_factory=dict)  # TrainConfig values of this model's fast recipe
     # named recipes besides the default one (`train --recipe NAME`): config and TrainConfig values in one dict
     recipes: dict = field(default_factory=dict)
@@ -78,14 +89,19 @@ class ModelSpec:
             raise ValueError(f"{self.kind}: a Gaussian posterior needs an encoder")
         if (self.prior == "learned") != (self.prior_sampler is not None):
             raise ValueError(f"{self.kind}: a learned prior names its sampler (prior_sampler), and only it does")
+        if (self.invertible or self.encode_limit is not None) and not self.encoder:
+            raise ValueError(f"{self.kind}: invertible and encode_limit describe an encoder, and it has none")
+        if self.encode_limit is not None and self.encode_limit < 2:
+            raise ValueError(f"{self.kind}: encode_limit must be at least 2 (a map needs two points)")
         unknown = [o for o in self.sampling_options if o not in _field_names(self.config_cls)]
         if unknown:
             raise ValueError(f"{self.kind}: sampling options {unknown} are not fields of {self.config_cls.__name__}")
 
     @property
     def can_sample(self) -> bool:
-        """From its prior (its own or a learned one), or (with an encoder) from a sampler fitted on its codes."""
-        return self.prior is not None or self.encoder
+        """It has a default sampler: its prior (its own or a learned one), or a mixture fitted on its codes.
+        (Which samplers can draw for it is `latentspace.samplers.samplers_for`, a layer above.)"""
+        return self.default_sampler is not None
 
     @property
     def default_sampler(self) -> str | None:
@@ -102,7 +118,7 @@ class ModelSpec:
             return getattr(importlib.import_module(module), name)
         return self.module
 
-    def build(self, config, image_shape=(1, 28, 28), num_classes: int = 0):
+    def build(self, config, image_shape=STUDY_SHAPE, num_classes: int = 0):
         """The model for `config`, images of `image_shape` (channels, height, width) and `num_classes` classes
         (what a conditional model is conditioned on; 0 for none)."""
         return self.model_class()(config, image_shape=tuple(image_shape), num_classes=int(num_classes))

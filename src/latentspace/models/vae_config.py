@@ -18,7 +18,7 @@ class VAEConfig(AEConfig):
     beta: float = option(1.0, "weight of the KL term (β-VAE; 1 is the plain VAE)", minimum=0.0)
     # the VAE's fast recipe: no weight decay (which pulls μ towards 0 on top of the KL) and the KL weight warmed
     # up over the whole run (measured in SPEC's comment)
-    lr: float = option(8e-3, "learning rate (with a schedule: its peak)", minimum=0.0)
+    lr: float = option(8e-3, "learning rate (with a schedule: its peak)", above=0.0)
     weight_decay: float = option(0.0, "weight decay (L2)", minimum=0.0)
     kl_warmup: float = option(1.0, "fraction of the training steps over which the KL weight rises linearly from 0 "
                                    "to β (KL annealing; validation always uses β)", minimum=0.0)

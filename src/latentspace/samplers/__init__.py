@@ -115,6 +115,10 @@ register_sampler(SamplerSpec(
                                     minimum=1e-3, maximum=100.0),)))
 
 
+# every sampling setting some sampler declares: the API tells them from a model's own (`load_run`'s sampling)
+SAMPLER_SETTINGS = frozenset(o.name for s in SAMPLERS.values() for o in s.sampling_options)
+
+
 def get_sampler_spec(name: str) -> SamplerSpec:
     try:
         return SAMPLERS[name]
@@ -141,9 +145,11 @@ def check_settings(name: str, settings: dict, which: str = "sampling_options") -
     return out
 
 
-def samplers_for(model_spec) -> list[str]:
-    """The samplers that can draw for models of `model_spec`, its default first."""
-    names = [n for n, s in SAMPLERS.items() if s.refusal(model_spec) is None]
+def samplers_for(model_spec, codes: bool = True) -> list[str]:
+    """The samplers that can draw for models of `model_spec`, its default first; with `codes` False (no training
+    images at hand to fit one on) only those that need no fitting. The one rule of what can sample:
+    `ModelSpec.can_sample` is whether this is non-empty (tests/samplers/test_samplers.py holds them equal)."""
+    names = [n for n, s in SAMPLERS.items() if s.refusal(model_spec) is None and (codes or not s.saved)]
     default = model_spec.default_sampler
     return sorted(names, key=lambda n: n != default)
 

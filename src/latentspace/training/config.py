@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from latentspace.config import option
+from latentspace.config import SEED_MAX, option
 from latentspace.data.registry import (
     DATASETS,
     MAX_SIZE,
@@ -22,9 +22,9 @@ PRECISIONS = ("auto", "32-true", "32", "16-mixed", "bf16-mixed", "64-true")
 class TrainConfig:
     epochs: int = option(10, "number of epochs", minimum=1)
     batch_size: int = option(256, "batch size per device (with --devices N, N times it per step)", minimum=1)
-    seed: int = option(0, "random seed (weights, split, shuffling)")
+    seed: int = option(0, "random seed (weights, split, shuffling)", minimum=0, maximum=SEED_MAX)
     limit_train: int = option(None, "train on the first N training images only", minimum=1)
-    max_time: float = option(None, "stop training after this many minutes (the run still finishes)", minimum=0.0)
+    max_time: float = option(None, "stop training after this many minutes (the run still finishes)", above=0.0)
     early_stopping: int = option(0, "stop after this many epochs without validation improvement (0: off)",
                                  minimum=0)
     device: str = option("auto", "where to train", choices=DEVICES)

@@ -179,8 +179,9 @@ class ProgressGrid(RunFigure):
 
 
 class StepLosses(RunFigure):
-    """The numbers each training step returns (a GAN's losses and discriminator outputs), one row per step
-    in RUN/<kind>_steps.csv, appended every epoch; after training, loss.png from them (study fig. 10)."""
+    """The numbers each training step returns (a GAN's losses and discriminator outputs, a flow model's loss),
+    one row per step in RUN/<kind>_steps.csv, appended every epoch; after training, loss.png from them (study
+    fig. 10)."""
 
     def __init__(self, run: Run):
         super().__init__(run)
@@ -199,7 +200,8 @@ class StepLosses(RunFigure):
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
         if outputs:
             self.rows.append({"epoch": trainer.current_epoch, "batch": batch_idx,
-                              **{k: f"{v:.6g}" if math.isfinite(v) else str(v) for k, v in outputs.items()}})
+                              **{k: f"{float(v):.6g}" if math.isfinite(v) else str(float(v))
+                                 for k, v in outputs.items()}})
 
     def on_train_epoch_end(self, trainer, pl_module):
         rows, self.rows = self.rows, []
@@ -214,7 +216,8 @@ class StepLosses(RunFigure):
 
         path = self.run.path / f"{model.kind}_steps.csv"
         steps = read_metrics(path) if path.is_file() else {}
-        return [step_loss_figure(steps, model.spec.title, self.run.figures / "loss.png")]
+        return [step_loss_figure(steps, model.title(), self.run.figures / "loss.png",  # the title names the loss
+                                 ylabel=model.spec.loss_label)]
 
 
 class Samples(RunFigure):
@@ -228,6 +231,71 @@ class Samples(RunFigure):
         images = model.sample(n, generator=torch.Generator().manual_seed(SAMPLES_SEED), labels=sample_labels(model, n))
         return [samples_figure(to_uint8(images), self.run.figures / "samples.png",
                                f"{model.title()}: {n} samples from fresh noise")]
+
+
+class Trajectory(RunFigure):
+    """trajectory.png: one fixed batch of noise carried to images by the model's sampling ODE (`trajectory(z,
+    times)`), shown at t = 1 (noise), 0.75, 0.5, 0.25 and 0 (the sample): the state x_t, and under it the
+    model's estimate of the finished image at that time. What to look for: the estimates settle on an item of
+    clothing early (by t = 0.75 the kind is chosen) and only sharpen after; an estimate that still changes
+    kind late, or a final row noisier than its estimate above, says the solve needs more steps."""
+
+    TIMES = (1.0, 0.75, 0.5, 0.25, 0.0)
+
+    @torch.no_grad()
+    def finish(self, model, splits, n: int = 8):
+        from latentspace.figures.plots import plot_image_rows
+        from latentspace.samplers.store import sample_labels
+
+        z = model.prior_latents(n, torch.Generator().manual_seed(SAMPLES_SEED))
+        states, estimates = model.trajectory(z, list(self.TIMES), labels=sample_labels(model, n))
+        rows, labels = [], []
+        for t, x, x0 in zip(self.TIMES, states, estimates):
+            rows.append(to_uint8(x))
+            labels.append(f"x at t = {t:g}" if t else "the sample\n(t = 0)")
+            if t:  # at t = 0 the estimate is the sample itself
+                rows.append(to_uint8(x0))
+                labels.append("its image\nestimate")
+        return [plot_image_rows(rows, labels, f"{model.title()}: from noise (t = 1) to image (t = 0)",
+                                self.run.figures / "trajectory.png")]
+
+
+class ClassSamples(RunFigure):
+    """class_samples.png of a conditional model: one row per class, `n` samples each, the rows named by class
+    (the same seed every time); an unconditional model draws none."""
+
+    @torch.no_grad()
+    def finish(self, model, splits, n: int = 10):
+        from latentspace.figures.plots import plot_image_rows
+
+        if not model.conditional:
+            return []
+        names = list(splits.train.classes) or [str(k) for k in range(model.num_classes)]
+        gen = torch.Generator().manual_seed(SAMPLES_SEED)
+        rows = [to_uint8(model.sample(n, generator=gen, labels=torch.full((n,), k, dtype=torch.long)))
+                for k in range(model.num_classes)]
+        return [plot_image_rows(rows, names, f"{model.title()}: {n} samples of each class (one row per class)",
+                                self.run.figures / "class_samples.png")]
+
+
+class AugmentedBatches(RunFigure):
+    """augmented.png: the first training images, then rows of the same images as the model's discriminator sees
+    them (`augmented_view`, each row a new draw), so a user sees what it learns from; nothing when it sees them
+    as they are."""
+
+    @torch.no_grad()
+    def finish(self, model, splits, n: int = 8, draws: int = 4):
+        from latentspace.figures.plots import plot_image_rows
+
+        x = splits.train.floats(list(range(min(n, len(splits.train)))))
+        gen = torch.Generator().manual_seed(SAMPLES_SEED)
+        views = [model.augmented_view(x, gen) for _ in range(draws)]
+        if views[0] is None:
+            return []
+        return [plot_image_rows([to_uint8(x), *map(to_uint8, views)],
+                                ["training images"] + [f"as D sees them ({i + 1})" for i in range(draws)],
+                                f"{model.title()}: what the discriminator sees (each row a new draw; shown "
+                                f"clipped to the image range)", self.run.figures / "augmented.png")]
 
 
 CODES_FILE = "codebook.json"
@@ -307,7 +375,8 @@ class CodeSwap(RunFigure):
 
 
 FIGURES = {"loss": LossCurves, "reconstructions": Reconstructions, "kl_per_dim": KLPerDim,
-           "progress": ProgressGrid, "step_losses": StepLosses, "samples": Samples,
+           "progress": ProgressGrid, "step_losses": StepLosses, "trajectory": Trajectory, "samples": Samples,
+           "class_samples": ClassSamples, "augmented": AugmentedBatches,
            "codebook": CodebookUse, "code_grids": CodeGrids, "code_swap": CodeSwap}
 
 

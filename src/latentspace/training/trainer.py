@@ -120,7 +120,9 @@ RESUMABLE = ("epochs", "max_time", "device", "devices")
 
 def prepare_run(kind: str, model_config, train_config: TrainConfig, out=None, resume: bool = False,
                 given: set | None = None, parent=None) -> tuple:
-    """Create (or reopen, with resume) the run directory; returns (Run, model_config, train_config).
+    """Create (or reopen, with resume) the run directory; returns (Run, model_config, train_config, discard):
+    `discard()` removes what this call created for a fresh run (None on resume), so a run that fails before
+    its first checkpoint leaves nothing that would block a retry.
 
     On resume the run's recorded configs are used. `given` names the settings the user set explicitly
     (the CLI's flags): of the budget and devices only those replace the run's own, and any other one that
@@ -132,7 +134,8 @@ def prepare_run(kind: str, model_config, train_config: TrainConfig, out=None, re
     if child_dir and os.environ.get("LOCAL_RANK", "0") != "0":  # a DDP child: rank 0 already set the run up
         run = Run(Path(child_dir))
         cfg = run.config()
-        return run, config_from_dict(spec.config_cls, cfg["model_config"]), config_from_dict(TrainConfig, cfg["train"])
+        return (run, config_from_dict(spec.config_cls, cfg["model_config"]), config_from_dict(TrainConfig, cfg["train"]),
+                None)
     if resume:
         if out is None:
             raise LatentspaceError("--resume needs --out RUN (the run directory to continue)")
@@ -159,6 +162,7 @@ def prepare_run(kind: str, model_config, train_config: TrainConfig, out=None, re
     validate_config(model_config)
     validate_config(train_config)
     check_device(train_config)
+    discard = None if resume else _discarder(run.path)
     run.path.mkdir(parents=True, exist_ok=True)
     if run.summary_file.exists():
         run.summary_file.unlink()  # the run is being changed: it is unfinished until the new summary
@@ -172,7 +176,29 @@ def prepare_run(kind: str, model_config, train_config: TrainConfig, out=None, re
         **({"parent": str(Path(parent).resolve())} if parent is not None else {}),
         "environment": environment(),
     })
-    return run, model_config, train_config
+    return run, model_config, train_config, discard
+
+
+def _discarder(path: Path):
+    """A function removing what is created in `path` from now on (and `path` itself when it does not exist yet)."""
+    import shutil
+
+    before = set(os.listdir(path)) if path.is_dir() else None
+
+    def discard() -> None:
+        if not path.is_dir():
+            return
+        for entry in set(os.listdir(path)) - (before or set()):
+            target = path / entry
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target, ignore_errors=True)
+            else:
+                target.unlink(missing_ok=True)
+        if before is None:
+            with contextlib.suppress(OSError):
+                path.rmdir()
+
+    return discard
 
 
 def _refuse_changes(given: set, *pairs) -> None:
@@ -203,25 +229,30 @@ def fit(kind: str, model_config=None, train_config: TrainConfig | None = None, o
 
         parent_model, parent_run = load_run(parent)  # a missing or unfinished parent: refused before any file
         parent = parent_run.path
-    run, model_config, train_config = prepare_run(kind, model_config, train_config, out, resume, given, parent)
+    run, model_config, train_config, discard = prepare_run(kind, model_config, train_config, out, resume, given,
+                                                           parent)
+    try:
+        return _fit_run(spec, kind, run, model_config, train_config, resume, progress, callbacks, parent_model)
+    except BaseException:
+        if discard is not None and not run.last_checkpoint.is_file():  # nothing to resume: nothing half-born kept
+            discard()
+        raise
+
+
+def _fit_run(spec, kind, run, model_config, train_config, resume, progress, callbacks, parent_model) -> Run:
     os.environ[RUN_DIR_ENV] = str(run.path.resolve())
     quiet_lightning()
     L.seed_everything(train_config.seed, workers=True, verbose=False)
-    try:
-        splits = load_splits(train_config.dataset, train_config.data_dir, train_config.download,
-                             seed=train_config.seed, limit_train=train_config.limit_train,
-                             image_size=train_config.image_size, channels=train_config.channels)
-        model = spec.build(model_config, splits.image_shape, len(splits.classes) if splits.labelled else 0)
-        if resume and run.config().get("parent"):
-            from latentspace.runs import load_run
+    splits = load_splits(train_config.dataset, train_config.data_dir, train_config.download,
+                         seed=train_config.seed, limit_train=train_config.limit_train,
+                         image_size=train_config.image_size, channels=train_config.channels)
+    model = spec.build(model_config, splits.image_shape, len(splits.classes) if splits.labelled else 0)
+    if resume and run.config().get("parent"):
+        from latentspace.runs import load_run
 
-            parent_model = load_run(run.config()["parent"])[0]
-        if parent_model is not None:
-            model.adopt_parent(parent_model)
-    except LatentspaceError:
-        if not resume:  # data or options the user must fix: leave no new run directory behind
-            _discard(run)
-        raise
+        parent_model = load_run(run.config()["parent"])[0]
+    if parent_model is not None:
+        model.adopt_parent(parent_model)
     # what load_run rebuilds the model for
     merge_json(run.config_file, {"image_shape": list(splits.image_shape), "num_classes": model.num_classes})
     datamodule = ImageDataModule(splits, train_config.batch_size, train_config.seed)
@@ -233,12 +264,7 @@ def fit(kind: str, model_config=None, train_config: TrainConfig | None = None, o
         log_version = f"resumed-at-epoch-{start_epoch}"  # keep the step logs of the earlier session
     elif run.metrics_file.exists():
         run.metrics_file.unlink()
-    try:
-        tracker = tracking.start(run, resume)  # an MLflow run with --logger mlflow, else None
-    except LatentspaceError:
-        if not resume:  # a tracking store the user must fix: as for data
-            _discard(run)
-        raise
+    tracker = tracking.start(run, resume)  # an MLflow run with --logger mlflow, else None
     figures = figure_callbacks(spec, run)
     trainer = build_trainer(train_config, run, progress, extra_callbacks=[*figures, *callbacks,
                                                                          *([Tracked(tracker)] if tracker else [])],
@@ -247,22 +273,19 @@ def fit(kind: str, model_config=None, train_config: TrainConfig | None = None, o
     try:
         trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
     except NonFiniteLoss as e:
-        raise LatentspaceError(f"training stopped: {e}; the last good checkpoint is {run.last_checkpoint}") from None
+        kept = f"the last good checkpoint is {run.last_checkpoint}" if run.last_checkpoint.is_file() else \
+            "no checkpoint was written, so the run is not kept"
+        raise LatentspaceError(f"training stopped: {e}; {kept}") from None
     if trainer.interrupted:
-        raise LatentspaceError(f"training interrupted; continue with `latentspace train {kind} --resume "
-                               f"--out {run.path}`")
+        raise LatentspaceError(f"training interrupted; continue with `latentspace train {kind} --resume --out "
+                               f"{run.path}`" if run.last_checkpoint.is_file() else
+                               "training interrupted before its first checkpoint; the run is not kept")
     if not trainer.is_global_zero:
         return run
     finish_run(model, trainer, run, splits, figures, time.time() - t0)
     if tracker is not None:
         tracker.finish(run)
     return run
-
-
-def _discard(run: Run) -> None:
-    run.config_file.unlink(missing_ok=True)
-    with contextlib.suppress(OSError):
-        run.path.rmdir()
 
 
 def finish_run(model, trainer, run: Run, splits, figures, wall_s: float) -> None:

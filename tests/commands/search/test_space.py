@@ -39,7 +39,8 @@ def test_values_are_spelled_as_in_the_study():
 
 @pytest.mark.parametrize("space, message", [
     ("lr", "expected NAME=LOW:HIGH"), ("nope=1:2", "not a parameter"), ("lr=1e-2:1e-4", "LOW must not exceed"),
-    ("lr=0:1e-2", "log scale needs LOW > 0"), ("optimizer=adam,lbfgs", "'lbfgs' is not one of"),
+    ("weight_decay=0:1e-2", "log scale needs LOW > 0"), ("optimizer=adam,lbfgs", "'lbfgs' is not one of"),
+    ("lr=0:1e-2", "lr must be more than 0, got 0.0"), ("beta2=0.9:1.5", "beta2 must be in [0, 1), got 1.5"),
     ("latent_dim=2.5:8", "takes integers"),
 ])
 def test_bad_space_is_one_line_exit_2(space, message, tmp_path, capsys):

@@ -6,11 +6,12 @@ import pytest
 
 from latentspace.commands.study.engine import run_study
 from latentspace.commands.study.presets import PRESETS
-from latentspace.commands.study.steps import STEPS, run_table
+from latentspace.commands.study.steps import run_table, steps_for
 from latentspace.runs import open_run
 from tests.commands.study.helpers import parse_report
 
 pytestmark = pytest.mark.integration
+STEPS = steps_for("smoke")  # the smoke study's steps
 
 
 @pytest.fixture(scope="module")
@@ -153,3 +154,30 @@ def test_without_labels_the_summary_keeps_reconstruction_and_says_why_there_is_n
     assert isinstance(table.rows[0][1], float)
     assert "has no labels" in section.notes[0] and "--features inception" in section.notes[0]
     assert "Fashion-MNIST" not in section.intro
+
+
+def test_the_flow_step_draws_its_figures_and_joins_the_summary(tmp_path):
+    """The full preset's flow-matching step, at a tiny budget: its section's figures exist, and the summary
+    scores it beside the others, with its sample cost."""
+    import dataclasses
+    from pathlib import Path
+
+    from latentspace.commands.study.sections import Context
+    from latentspace.commands.study.steps import step_flow, step_summary
+    from latentspace.data.registry import get_spec
+
+    preset = dataclasses.replace(PRESETS["smoke"], limit_train=128, eval_n=100, flow_epochs=1,
+                                 flow={"width": 8, "sample_steps": 1, "progress_images": 4})
+    ctx = Context(tmp_path, preset, "fashion-mnist", 0, False, classes=get_spec("fashion-mnist").classes)
+    section = step_flow(ctx)
+    names = [Path(f.path).name for f in section.figures]
+    assert names == ["loss.png", "trajectory.png", "progress.gif", "samples.png", "interpolate-samples.png"]
+    assert all(Path(f.path).is_file() for f in section.figures)
+    assert "1 Heun step)" in section.intro and "width 8" in section.intro
+    ctx.results["features"] = "our feature network for fashion-mnist"
+    summary = step_summary(ctx)
+    (table,) = summary.tables
+    (row,) = table.rows
+    assert row[0] == "Flow matching" and isinstance(row[1], float)
+    assert row[table.columns.index("seconds per 1,000 samples")] > 0
+    assert "ODE solve" in summary.intro

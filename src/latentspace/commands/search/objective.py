@@ -8,8 +8,7 @@ from pathlib import Path
 import optuna
 from lightning.pytorch.callbacks import Callback
 
-from latentspace.samplers.store import draw
-from latentspace.commands.evaluate import sample_quality
+from latentspace.analysis.scoring import sample_quality
 from latentspace.commands.search.settings import SearchSettings
 from latentspace.config import config_from_dict
 from latentspace.data.images import run_splits
@@ -17,6 +16,7 @@ from latentspace.errors import LatentspaceError
 from latentspace.io import merge_json
 from latentspace.models import get_spec
 from latentspace.runs import load_run
+from latentspace.samplers.store import draw
 from latentspace.training.trainer import fit
 
 FID_SAMPLES = 2000  # samples scored per trial of a search whose objective is FID

@@ -24,14 +24,14 @@ from latentspace.commands.search.workers import (
     ATTR_MODEL,
     ATTR_SPACE,
     SAMPLERS,
-    _mp_context,
-    _worker_main,
     work,
+    worker_main,
 )
 from latentspace.config import config_from_dict, validate_config
 from latentspace.errors import LatentspaceError
 from latentspace.io import read_json, write_json
 from latentspace.models import get_spec
+from latentspace.training.parallel import worker_context
 
 
 def _fixed_settings(settings: SearchSettings, space) -> dict:
@@ -156,9 +156,9 @@ def run_search(settings: SearchSettings, objective: Callable | None = None, log=
 
 
 def _run_workers(settings: SearchSettings, objective) -> list[str]:
-    ctx = _mp_context()
+    ctx = worker_context("latentspace.commands.search.workers")
     errors = ctx.SimpleQueue()
-    procs = [ctx.Process(target=_worker_main, args=(settings, i, objective, errors), name=f"latentspace-search-{i}")
+    procs = [ctx.Process(target=worker_main, args=(settings, i, objective, errors), name=f"latentspace-search-{i}")
              for i in range(settings.workers)]
     for p in procs:
         p.start()

@@ -20,6 +20,7 @@ from optuna.distributions import (
     json_to_distribution,
 )
 
+from latentspace.config import Bounds
 from latentspace.errors import LatentspaceError
 from latentspace.models import MODELS, get_spec
 
@@ -107,9 +108,10 @@ def _parse_distribution(text, name, value, current, field, hint) -> BaseDistribu
         raise LatentspaceError(f"--space {text!r}: the bounds must be finite")
     if low > high:
         raise LatentspaceError(f"--space {text!r}: LOW must not exceed HIGH")
-    minimum = field.metadata.get("min")
-    if minimum is not None and low < minimum:
-        raise LatentspaceError(f"--space {text!r}: {name} must be at least {minimum}")
+    bounds = Bounds.declared(int if is_int else float, field.metadata)  # both ends inside the field's range
+    for end in (low, high):
+        if bounds.problem(end):
+            raise LatentspaceError(f"--space {text!r}: {name} {bounds.problem(end)}")
     log = (scale == "log") if scale else bool(getattr(current, "log", False))
     if log and low <= 0:
         raise LatentspaceError(f"--space {text!r}: a log scale needs LOW > 0")

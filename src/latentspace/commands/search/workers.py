@@ -2,7 +2,6 @@
 spent, keeping a heartbeat so that a killed worker's trial is noticed and made up for."""
 from __future__ import annotations
 
-import multiprocessing
 import os
 import socket
 import sys
@@ -24,6 +23,7 @@ from latentspace.commands.search.storage import (
     open_storage,
 )
 from latentspace.errors import LatentspaceError
+from latentspace.training.parallel import threads_per_worker
 
 SAMPLERS = ("random", "tpe")
 ATTR_MODEL, ATTR_SPACE, ATTR_FIXED = "latentspace.model", "latentspace.space", "latentspace.fixed"
@@ -198,11 +198,11 @@ def _short(v):
     return f"{v:.3g}" if isinstance(v, float) else v
 
 
-def _worker_main(settings: SearchSettings, worker: int, objective, errors) -> None:
+def worker_main(settings: SearchSettings, worker: int, objective, errors) -> None:
     """Entry of a worker process: its share of the CPU cores, then the loop; user errors go back as text."""
     import torch
 
-    torch.set_num_threads(max(1, (os.cpu_count() or 1) // settings.workers))
+    torch.set_num_threads(threads_per_worker(settings.workers))
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
         work(settings, worker, objective, log=lambda line: print(line, flush=True))
@@ -211,13 +211,3 @@ def _worker_main(settings: SearchSettings, worker: int, objective, errors) -> No
         sys.exit(2)
     except KeyboardInterrupt:
         sys.exit(130)
-
-
-def _mp_context():
-    """forkserver where there is one: workers start from a clean process that imported torch and Lightning once
-    (a plain fork of a process that already trained is not safe with OpenMP; spawn re-imports everything)."""
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["latentspace.commands.search.workers", "latentspace.training.trainer"])
-        return ctx
-    return multiprocessing.get_context("spawn")

@@ -19,7 +19,7 @@ from typing import Callable
 
 from latentspace.commands.study.presets import PRESETS
 from latentspace.commands.study.sections import Context, Figure, Section, Step, Table
-from latentspace.commands.study.steps import STEPS
+from latentspace.commands.study.steps import steps_for
 from latentspace.errors import LatentspaceError
 from latentspace.io import read_json, write_json
 from latentspace.report.render import render_report
@@ -53,7 +53,7 @@ def run_study(preset: str = "quick", out="study", force: bool = False, dataset: 
                                f"{previous.get('data', {})}; use --force or another --out")
     ctx = Context(out, p, dataset, seed, progress, data=data, classes=tuple(splits.classes),
                   image_shape=tuple(splits.image_shape), identity=splits.identity)
-    steps = steps if steps is not None else STEPS
+    steps = steps if steps is not None else steps_for(preset)
     if preset == "full" and _device() == "cpu":
         total = sum(p.estimates.values())
         log(f"note: the full preset is meant for a GPU; on this CPU expect about {total / 3600:.0f} hours")

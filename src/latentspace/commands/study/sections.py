@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Callable
 
 from latentspace.commands.study.presets import Preset
+from latentspace.data.registry import STUDY_SHAPE
 
 
 @dataclass
@@ -47,7 +48,7 @@ class Context:
     results: dict = field(default_factory=dict)  # step key -> whatever later steps need (run paths ...)
     data: dict = field(default_factory=dict)     # the data options every training gets (data_dir, image size ...)
     classes: tuple = ()                          # the dataset's class names; () when it has no labels
-    image_shape: tuple = (1, 28, 28)
+    image_shape: tuple = STUDY_SHAPE
     identity: str = ""                           # the data's key for what is learned from it (Splits.identity)
 
     def path(self, *parts) -> Path:
@@ -95,3 +96,4 @@ class Step:
     run: Callable[[Context], Section]
     needs: tuple = ()
     needs_labels: bool = False  # skipped, with the reason in the report, on a dataset without labels
+    presets: tuple = ()         # the presets whose study has this step (empty: every preset's)

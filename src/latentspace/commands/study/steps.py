@@ -24,6 +24,8 @@ from latentspace.data.images import run_splits
 from latentspace.errors import LatentspaceError
 from latentspace.io import CsvLog
 from latentspace.models.autoencoder_config import AEConfig
+from latentspace.models.flow_config import SPEC as FLOW_SPEC
+from latentspace.models.flow_config import DEFAULT_SOLVER, FlowConfig
 from latentspace.models.gan_config import SPEC as GAN_SPEC
 from latentspace.models.gan_config import GANConfig
 from latentspace.models.probe_config import ClassifyConfig
@@ -344,6 +346,46 @@ def step_gan(ctx: Context) -> Section:
                    tables=[run_table(run, "Training")], figures=figures)
 
 
+# ---------------------------------------------------------------- flow matching (issue 24; full preset)
+
+def step_flow(ctx: Context) -> Section:
+    """The diffusion family: flow matching at its measured defaults, with its ODE's figures and an interpolation
+    between two of its noises."""
+    p = ctx.preset
+    run = train_run(ctx, "flow", "flow", FlowConfig(**p.flow), p.flow_epochs)
+    ctx.results["flow"] = str(run.path)
+    model = run.config()["model_config"]
+    between = write_generated(generate_run(run.path, "interpolate", steps=10, ends="samples"),
+                              run.figures / "interpolate-samples.png")
+    figures = [fig(run.figures / "loss.png",
+                   "The flow-matching MSE per step (raw and smoothed) and per epoch. It falls fast and then slowly: "
+                   "it is the error of a velocity whose target is random (noise minus image), so it never nears "
+                   "zero, and its level says little about the samples; the figures below do."),
+               fig(run.figures / "trajectory.png",
+                   "Eight noise images carried to samples by the ODE solve: the state at t = 1 (noise), 0.75, 0.5, "
+                   "0.25 and 0, each above the model's estimate of the finished image at that time. The estimates "
+                   "should settle on " + ctx.about("a kind of garment", "what the picture shows") + " early (by "
+                   "t = 0.75) and only sharpen after; an estimate still changing late, or a final image noisier "
+                   "than the estimate above it, says the solve needs more steps (`--sample-steps`).")]
+    if (run.figures / "progress.gif").is_file():
+        figures.append(fig(run.figures / "progress.gif", "The same fixed noise decoded after every epoch: blurred "
+                                                         "blobs become " + ctx.about("garments.", "pictures.")))
+    figures += [fig(run.figures / "samples.png", f"64 images from fresh noise at the end: look for recognisable "
+                                                 f"{ctx.subject} and for variety."),
+                fig(between, "Between two noises (two samples' latents), straight (top) and along the great circle "
+                             "(bottom), each decoded: the sample is a deterministic function of its noise, so the "
+                             "images change smoothly from one to the other. The straight line's middle has a "
+                             "smaller norm than the noise the model learned from; the great circle keeps it.")]
+    return Section("flow", "", intro=(
+        f"A diffusion-family model in pixel space: rectified flow matching, a small UNet (diffusers' UNet2DModel, "
+        f"width {model['width']}) learns the velocity that carries noise to images along straight paths, and a "
+        f"sample is an ODE solve from N(0, I) noise ({model['sample_steps']} "
+        f"{(model['solver'] or DEFAULT_SOLVER[model['objective']]).capitalize()} "
+        f"step{'s' if model['sample_steps'] != 1 else ''}). Trained with an EMA of "
+        f"its weights and gradient clipping; its noise is its latent, so `encode` solves the same ODE backwards."),
+        tables=[run_table(run, "Training")], figures=figures)
+
+
 # ---------------------------------------------------------------- the yardstick of the sample metrics
 
 def step_features(ctx: Context) -> Section:
@@ -369,6 +411,58 @@ def step_features(ctx: Context) -> Section:
                         meta["weights_sha256"][:12]]])])
 
 
+# ---------------------------------------------------------------- learned priors over the codes
+
+PRIOR_SAMPLERS = (("ae20", "AE-20", "gmm"), ("vae20", "VAE-20", "prior"))
+PRIOR_SEED, PRIOR_GRID = 7, 16  # every grid of the step from the same seed: the samplers' difference, not luck's
+
+
+def step_priors(ctx: Context) -> Section:
+    """AE-20 and VAE-20, each drawn by its simple sampler and by a learned flow prior fitted on its training codes,
+    side by side from one seed; with our features, their FIDs beside the floor (reconstructions' FID)."""
+    from latentspace.commands.evaluate import sample_metrics
+    from latentspace.figures.plots import plot_image_rows
+    from latentspace.runs import load_run
+    from latentspace.samplers import get_sampler_spec
+    from latentspace.samplers.store import draw, get_sampler
+
+    ours, n = "features" in ctx.results, ctx.preset.eval_n
+    rows, labels, table = [], [], []
+    for key, name, simple in PRIOR_SAMPLERS:
+        model, run = load_run(ctx.results[key])
+        splits = run_splits(run.config()["train"])
+        get_sampler(model, "flow", train=splits.train, minutes=ctx.preset.prior_minutes)  # fitted once, kept
+        measured = {}
+        for sampler in (simple, "flow"):
+            rows.append(draw(model, PRIOR_GRID, PRIOR_SEED, sampler).images)
+            labels.append(f"{name}: {get_sampler_spec(sampler).title}")
+            if ours:  # the floor once per model, with the flow
+                measured[sampler] = sample_metrics(model, splits, n, seed=ctx.seed, sampler=sampler,
+                                                   floor=sampler == "flow")
+        if ours:
+            floor = measured["flow"]["floor_fid"]
+            gap = measured[simple]["fid"] - floor
+            for sampler, m in measured.items():
+                closed = (measured[simple]["fid"] - m["fid"]) / gap if sampler == "flow" and gap > 0 else None
+                table.append([name, get_sampler_spec(sampler).title, m["fid"], m["kid"], m["precision"], m["recall"],
+                              floor, closed])
+    out = plot_image_rows(rows, labels, f"The same seed through each sampler ({PRIOR_GRID} samples a row)",
+                          ctx.path("priors.png"))
+    fitted = ctx.preset.prior_minutes
+    tables = [Table("Samplers side by side", ["model", "sampler", "FID", "KID", "precision", "recall", "floor FID",
+                                              "share of the gap to the floor closed"], table)] if ours else []
+    return Section("priors", "", intro=(
+        f"A learned prior over each model's codes (`latentspace fit-prior RUN`): a flow fitted for {fitted:g} "
+        f"minute(s) on the training codes (the two-stage VAE's second stage), against each model's simple sampler "
+        f"(a 10-component Gaussian mixture on the autoencoder's codes, N(0, I) for the VAE). The floor is the FID of "
+        f"the model's reconstructions of training images: codes distributed exactly like the training codes decode "
+        f"to them, so no prior can beat it; what lies above it is the sampler's fault, the floor itself the "
+        f"decoder's."),
+        tables=tables,
+        figures=[fig(out, "Each row decodes codes drawn from the same seed by one sampler. Look for fewer "
+                          "malformed or mixed images in the flow rows; the blur is the decoder's and stays.")])
+
+
 # ---------------------------------------------------------------- 10. summary of every model
 
 def step_summary(ctx: Context) -> Section:
@@ -378,7 +472,8 @@ def step_summary(ctx: Context) -> Section:
     n = ctx.preset.eval_n if ours else 0
     rows = []
     for key, name in (("ae20", "Autoencoder, latent 20"), ("ae2", "Autoencoder, latent 2"),
-                      ("vae20", "VAE, latent 20"), ("vae2", "VAE, latent 2"), ("gan", "DCGAN")):
+                      ("vae20", "VAE, latent 20"), ("vae2", "VAE, latent 2"), ("gan", "DCGAN"),
+                      ("flow", "Flow matching")):
         path = ctx.results.get(key)
         if not path or not finished_run(Path(path)):
             continue
@@ -389,7 +484,7 @@ def step_summary(ctx: Context) -> Section:
         rows.append([name, m.get("test_mse"), m.get("test_psnr"), m.get("test_ssim"),
                      *([m.get("fid"), m.get("kid")] if ours else []),
                      *([m.get("inception_fid"), m.get("inception_kid")] if inception else []),
-                     *([m.get("precision"), m.get("recall")] if ours else []),
+                     *([m.get("precision"), m.get("recall"), m.get("sample_seconds_per_1000")] if ours else []),
                      *([acc] if ctx.labelled else []), open_run(path).summary().get("train_time_s")])
     if not rows:
         raise RuntimeError("no finished model to summarise")
@@ -413,11 +508,14 @@ def step_summary(ctx: Context) -> Section:
     return Section("summary", "", notes=notes, intro=(
         f"Every model measured the same way: reconstruction of the test set (MSE, PSNR, SSIM; not for the GAN, "
         f"which has no encoder){measured}. The autoencoders are sampled through a Gaussian mixture fitted on their "
-        f"training codes, the VAEs from N(0, I), the GAN from its noise. Lower FID/KID is better; precision is how "
-        f"many samples look real, recall how much of the real variety is covered."),
+        f"training codes, the VAEs from N(0, I), the GAN from its noise" + (
+            f", the flow model by an ODE solve from its noise (its test MSE is the error of that solve run backwards "
+            f"and forwards, on the first {FLOW_SPEC.encode_limit:,} test images)" if "flow" in ctx.results else "") +
+        ". Lower FID/KID is better; precision is how many samples look real, recall how much of the real variety "
+        "is covered."),
         tables=[Table("All models", ["model", "test MSE", "PSNR (dB)", "SSIM", *(["FID", "KID"] if ours else []),
                                      *(["Inception FID", "Inception KID"] if inception else []),
-                                     *(["precision", "recall"] if ours else []),
+                                     *(["precision", "recall", "seconds per 1,000 samples"] if ours else []),
                                      *(["frozen-encoder accuracy"] if ctx.labelled else []), "train time (s)"],
                       rows)])
 
@@ -432,6 +530,13 @@ STEPS = [
     Step("vae2", "VAE, latent 2", step_vae2),
     Step("beta", "β sweep", step_beta),
     Step("gan", "DCGAN", step_gan),
+    Step("flow", "Flow matching", step_flow, presets=("full",)),
     Step("features", "Feature network for the sample metrics", step_features, needs_labels=True),
+    Step("priors", "Learned priors over the codes", step_priors, needs=("ae20", "vae20")),
     Step("summary", "Every model side by side", step_summary),
 ]
+
+
+def steps_for(preset: str) -> list[Step]:
+    """The steps of a preset's study, in order."""
+    return [s for s in STEPS if not s.presets or preset in s.presets]

@@ -5,11 +5,11 @@ const COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"
                 "#bcbd22", "#17becf"];
 const AXES = { latent: ["z[0]", "z[1]"], pca: ["PCA 1", "PCA 2"], tsne: ["t-SNE 1", "t-SNE 2"],
                umap: ["UMAP 1", "UMAP 2"] };
-const UNLABELLED = "#4c72b0";
+const UNLABELLED = "#4c72b0";  // every point of an unlabelled set (no classes, labels -1)
 // a grid cell's colour follows its code (index mod 20), as in the run's code_grids.png (matplotlib's tab20)
 const CODE_COLORS = ["#1f77b4", "#aec7e8", "#ff7f0e", "#ffbb78", "#2ca02c", "#98df8a", "#d62728", "#ff9896",
                      "#9467bd", "#c5b0d5", "#8c564b", "#c49c94", "#e377c2", "#f7b6d2", "#7f7f7f", "#c7c7c7",
-                     "#bcbd22", "#dbdb8d", "#17becf", "#9edae5"];  // every point of an unlabelled set (no classes, labels -1)
+                     "#bcbd22", "#dbdb8d", "#17becf", "#9edae5"];
 const PAD = 48;  // canvas margin (CSS pixels) for the axes
 // Images are shown at a whole multiple of their size (crisp pixels, CSS image-rendering: pixelated),
 // the largest one that fits these many CSS pixels: 4x for 32 px images, 2x for 64 px, 5x for 28 px.
@@ -127,7 +127,8 @@ async function loadRun(name) {
   $("interp-ends").textContent = "pick A and B";
   const [c, h, w] = run.image_shape;
   sizeImages(run);
-  $("run-info").textContent = `${run.kind}, ${latentWords(run)}, ${c === 3 ? "colour" : "grey"} ${w} × ${h} images`
+  $("run-info").textContent = `${run.kind}${run.conditional ? " (class-conditional)" : ""}, ${latentWords(run)}, `
+    + `${c === 3 ? "colour" : "grey"} ${w} × ${h} images`
     + (run.classes.length ? "" : ", unlabelled")
     + (run.has_map ? `, ${run.n_test} test images, map: ${run.map_method}` : ", no encoder");
   $("sample").hidden = !run.can_sample;
