@@ -294,3 +294,59 @@ def test_a_conditional_run_gets_a_class_picker_that_steers_decode_and_samples(co
     page.screenshot(path=str(shot), full_page=True)
     keep_screenshots(tmp_path)
     assert page.errors == [], page.errors
+
+
+def _serve(app):
+    """uvicorn over `app` on a free 127.0.0.1 port in a thread; yields its URL, then stops it."""
+    import uvicorn
+
+    from latentspace.explorer.serve import bind
+
+    sock = bind("127.0.0.1", 0)
+    srv = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not srv.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}/"
+    srv.should_exit = True
+    thread.join(10)
+    sock.close()
+
+
+@pytest.fixture(scope="module")
+def vqvae_server(tiny_vqvae_run, tmp_path_factory):
+    """The app over the tiny VQ-VAE run (a 7 x 7 grid of 64 codes)."""
+    from latentspace.explorer.app import create_app
+    from tests.conftest import pristine_copy
+
+    run = pristine_copy(tiny_vqvae_run, tmp_path_factory.mktemp("vq-explorer") / tiny_vqvae_run.name)
+    yield from _serve(create_app([run], limit_test=500, allowed_hosts=["127.0.0.1", "localhost"]))
+
+
+@pytest.mark.integration
+def test_a_vqvae_run_shows_its_code_grid_and_a_clicked_cell_takes_a_chosen_code(vqvae_server, page, tmp_path):
+    page.goto(vqvae_server)
+    wait_decode_after(page, 0)
+    page.wait_for_function("() => document.querySelectorAll('#code-grid .cell').length === 49", timeout=15000)
+    assert page.locator("#codes-block").is_visible() and not page.locator("#sliders-block").is_visible()
+    assert "7 × 7 codes of 64" in page.inner_text("#run-info")
+    # click the centre cell, give it another code: the decoded image changes and the cell is marked
+    page.click("#cell-24")
+    assert "cell (3, 3)" in page.inner_text("#cell-name")
+    old = int(page.input_value("#code-input"))
+    before = page.evaluate(PIXELS)
+    n = decodes(page)
+    page.fill("#code-input", str((old + 17) % 64))
+    page.dispatch_event("#code-input", "change")
+    wait_decode_after(page, n)
+    page.wait_for_function("() => document.getElementById('decoded').complete")
+    assert page.inner_text("#cell-24") == str((old + 17) % 64)
+    assert "changed" in (page.get_attribute("#cell-24", "class") or "")
+    assert "(codes changed)" in page.inner_text("#selection-info")
+    assert page.evaluate(PIXELS) != before, "a new code in the centre cell did not change the decoded image"
+    page.screenshot(path=str(tmp_path / "explorer-vqvae.png"), full_page=True)
+    keep_screenshots(tmp_path)
+    assert page.errors == [], page.errors

@@ -32,11 +32,6 @@ def parse_levels(text: str) -> tuple[int, ...]:
     return levels
 
 
-def _below_one(value) -> None:
-    if value is not None and value >= 1:
-        raise LatentspaceError(f"--ema-decay must be below 1, got {value}")
-
-
 @dataclass
 class VQVAEConfig(OptimConfig):
     quantizer: str = option("vq", "vq: a codebook updated by exponential moving averages, dead codes replaced; "
@@ -46,7 +41,7 @@ class VQVAEConfig(OptimConfig):
     code_dim: int = option(16, "vq: size of a code vector", minimum=1)
     commitment: float = option(0.25, "vq: weight of the commitment loss (encoder output to its code)", minimum=0.0)
     ema_decay: float = option(0.8, "vq: decay of the codebook's moving averages (below 1)", minimum=0.0,
-                              check=_below_one)
+                              below=1.0)
     dead_code_threshold: float = option(2.0, "vq: a code used fewer times than this (moving average per batch) is "
                                              "replaced by a random encoder output (0: never)", minimum=0.0)
     levels: str = option("8,5,5,5", "fsq: levels per code dimension (their product is the number of codes)",

@@ -11,8 +11,8 @@ grids. `temperature` (a sampling setting: `--temperature`) divides the logits: b
 diverse, above 1 flatter.
 
 Pure torch; the state is a dict of tensors plus JSON-able hyperparameters (`GridPrior.state()`, `hparams`,
-`GridPrior.from_state`), saved with torch.save and read with `weights_only=True`. Why this recipe: see
-`DEFAULTS` (measured in benchmarks/vqvae_targets.py's docstring).
+`GridPrior.from_state`), saved with torch.save and read with `weights_only=True`. The recipe (`DEFAULTS`, a
+small GPT) is chosen, not tuned: benchmarks/vqvae_targets.py measures what its samples reach.
 """
 from __future__ import annotations
 
