@@ -24,30 +24,23 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from _common import env_with_src, log
+
 MODELS = {"ae": ["--latent-dim", "20"], "vae": ["--latent-dim", "20"], "vqvae": []}
 SAMPLERS = {"ae": "gmm", "vae": "prior", "vqvae": "autoregressive"}
 USE_TARGET = 0.9  # share of the codebook in use at the end
 
 
 def _env(threads: int) -> dict:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), env.get("PYTHONPATH")]))
+    env = env_with_src()
     env["OMP_NUM_THREADS"] = str(threads)
-    for k in ("LATENTSPACE_RUN_DIR", "LOCAL_RANK", "WORLD_SIZE", "RANK"):
-        env.pop(k, None)
     return env
-
-
-def log(msg: str) -> None:
-    print(f"[vqvae_targets {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
 def cli(args: list[str], threads: int) -> float:

@@ -32,10 +32,7 @@ KEEP = Path("/tmp/latentspace-explorer-screenshots")  # screenshots for a person
 def server(fake_models_in_module, tiny_ae2_run, tiny_ae_run, tmp_path_factory):
     """The app over a 2-D run, a 4-D run, a GAN and a colour model (32 px) of an unlabelled set, served by
     uvicorn on a free 127.0.0.1 port in a thread."""
-    import uvicorn
-
     from latentspace.explorer.app import create_app
-    from latentspace.explorer.serve import bind
     from latentspace.explorer.served import ServedRun
     from tests.conftest import pristine_copy
     from tests.fakes import FakeGAN, FakeRGB, fake_colour_test_set
@@ -45,18 +42,8 @@ def server(fake_models_in_module, tiny_ae2_run, tiny_ae_run, tmp_path_factory):
                       pristine_copy(tiny_ae_run, root / tiny_ae_run.name), ServedRun.from_model("gan", FakeGAN(), None),
                       ServedRun.from_model("rgb", FakeRGB(), fake_colour_test_set(300, labelled=False))],
                      limit_test=1000, allowed_hosts=["127.0.0.1", "localhost"])
-    sock = bind("127.0.0.1", 0)
-    srv = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}/", app
-    srv.should_exit = True
-    thread.join(10)
-    sock.close()
+    for url in _serve(app):
+        yield url, app
 
 
 @pytest.fixture(scope="module")
@@ -241,10 +228,7 @@ def test_a_colour_run_shows_rgb_images_scaled_up_crisply_and_an_unlabelled_legen
 @pytest.fixture(scope="module")
 def conditional_server(tmp_path_factory):
     """The app over a conditional VAE trained briefly (a class picker's run), on a free port."""
-    import uvicorn
-
     from latentspace.explorer.app import create_app
-    from latentspace.explorer.serve import bind
     from latentspace.models.vae_config import VAEConfig
     from latentspace.training.config import TrainConfig
     from latentspace.training.trainer import fit
@@ -253,18 +237,7 @@ def conditional_server(tmp_path_factory):
               TrainConfig(epochs=1, limit_train=4096, batch_size=128), out=tmp_path_factory.mktemp("cvae") / "cvae",
               progress=False)
     app = create_app([run.path], limit_test=500, allowed_hosts=["127.0.0.1", "localhost"])
-    sock = bind("127.0.0.1", 0)
-    srv = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}/"
-    srv.should_exit = True
-    thread.join(10)
-    sock.close()
+    yield from _serve(app)
 
 
 @pytest.mark.integration

@@ -25,7 +25,7 @@ def test_code_grids_indices_and_reconstructions_of_every_shape(quantizer, channe
     assert z.shape == (3, *GRIDS[size]) == (3, *model.latent_shape) and z.dtype == torch.long
     assert model.codebook_size == (64 if quantizer == "vq" else 60)
     assert 0 <= int(z.min()) and int(z.max()) < model.codebook_size
-    y = model.decode(z)
+    y = model.decode(z).detach()
     assert y.shape == x.shape and 0 <= float(y.min()) and float(y.max()) <= 1
     d = model.code_dim
     assert model.latent_vectors(z).shape == (3, d) and model.codebook_vectors().shape == (model.codebook_size, d)

@@ -2,6 +2,7 @@
 never overrun, the learning rate's cosine follows the plan, and bad budgets are refused in one line."""
 from __future__ import annotations
 
+import itertools
 import math
 import time
 
@@ -29,7 +30,7 @@ def test_fixed_steps_are_taken_exactly_and_the_cosine_anneals_after_the_timed_st
     start = planning.TIMING_WARMUP + planning.TIMING_STEPS
     assert len(factors) == 100 and plan.record()["fit_steps"] == plan.record()["planned_steps"] == 100
     assert factors[:start + 1] == [1.0] * (start + 1)  # the same factors as a budgeted fit in its timed steps
-    assert factors[-1] < 0.01 and all(a >= b for a, b in zip(factors, factors[1:]))
+    assert factors[-1] < 0.01 and all(a >= b for a, b in itertools.pairwise(factors))
 
 
 def test_a_budget_is_planned_from_the_speed_and_never_overrun():

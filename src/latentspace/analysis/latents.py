@@ -111,7 +111,7 @@ def swap_cells(z0: np.ndarray, z1: np.ndarray, steps: int = 10, seed: int = 0) -
     order = np.random.default_rng(seed).permutation(len(z0))
     out = np.repeat(z0[None], check_steps(steps), axis=0)
     for k, t in enumerate(np.linspace(0.0, 1.0, steps)):
-        cells = order[: int(round(t * len(z0)))]
+        cells = order[: round(float(t) * len(z0))]
         out[k, cells] = z1[cells]
     return out
 

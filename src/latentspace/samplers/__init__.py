@@ -18,6 +18,7 @@ Torch-free, like the model registry: the CLI lists the samplers in its help with
 from __future__ import annotations
 
 import importlib
+import math
 from dataclasses import dataclass
 
 from latentspace.errors import LatentspaceError
@@ -49,7 +50,7 @@ class SamplerOption:
             value = self.type(value)
         except (TypeError, ValueError):
             raise LatentspaceError(f"{self.flag} takes a {self.type.__name__}, got {value!r}") from None
-        if value != value or (self.minimum is not None and value < self.minimum) or \
+        if math.isnan(value) or (self.minimum is not None and value < self.minimum) or \
                 (self.maximum is not None and value > self.maximum):
             bounds = " and ".join(b for b in (f"at least {self.minimum:g}" if self.minimum is not None else "",
                                               f"at most {self.maximum:g}" if self.maximum is not None else "") if b)

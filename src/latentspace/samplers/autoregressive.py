@@ -26,7 +26,7 @@ from torch import nn
 
 from latentspace.errors import LatentspaceError
 from latentspace.samplers.base import LatentSampler
-from latentspace.samplers.planning import StepPlan, check_budget
+from latentspace.samplers.planning import StepPlan, check_budget, checked_hparams
 
 DEFAULTS = {
     "width": 128,          # the transformer's model dimension
@@ -116,19 +116,10 @@ class GridTransformer(nn.Module):
 
 
 def check_options(options: dict) -> dict:
-    unknown = set(options) - set(DEFAULTS) - FIT_RECORD
-    if unknown:
-        raise LatentspaceError(f"unknown autoregressive prior option(s): {', '.join(sorted(unknown))}")
-    hp = {**DEFAULTS, **options}
-    for key in ("width", "depth", "heads", "batch_size"):
-        if not isinstance(hp[key], (int, np.integer)) or isinstance(hp[key], bool) or hp[key] < 1:
-            raise LatentspaceError(f"autoregressive prior option {key} must be a positive integer, got {hp[key]!r}")
+    hp = checked_hparams("autoregressive prior", options, DEFAULTS, FIT_RECORD, counts=("width", "depth", "heads",
+                         "batch_size"), numbers=("lr", "weight_decay", "dropout", "warmup_steps"))
     if hp["width"] % hp["heads"]:
         raise LatentspaceError(f"autoregressive prior: width {hp['width']} is not a multiple of heads {hp['heads']}")
-    for key in ("lr", "weight_decay", "dropout", "warmup_steps"):
-        if not isinstance(hp[key], (int, float)) or isinstance(hp[key], bool) or not math.isfinite(hp[key]) \
-                or hp[key] < 0:
-            raise LatentspaceError(f"autoregressive prior option {key} must be a finite number >= 0, got {hp[key]!r}")
     if not hp["lr"] > 0 or not hp["dropout"] < 1:
         raise LatentspaceError(f"autoregressive prior options need lr > 0 and dropout < 1, got lr {hp['lr']}, "
                                f"dropout {hp['dropout']}")

@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from latentspace.errors import LatentspaceError
-from latentspace.samplers.planning import StepPlan, check_budget
+from latentspace.samplers.planning import StepPlan, check_budget, checked_hparams
 
 # the measured best at the default budget (3 minutes); `fit(..., **options)` overrides any of them
 DEFAULTS = {
@@ -159,19 +159,8 @@ def _sqrtm(cov: torch.Tensor, inverse: bool = False) -> torch.Tensor:
 
 
 def check_options(options: dict) -> dict:
-    unknown = set(options) - set(DEFAULTS) - FIT_RECORD
-    if unknown:
-        raise LatentspaceError(f"unknown flow prior option(s): {', '.join(sorted(unknown))}")
-    hp = {**DEFAULTS, **options}
-    for key in ("width", "depth", "batch_size", "sample_steps"):
-        if not isinstance(hp[key], (int, np.integer)) or isinstance(hp[key], bool) or hp[key] < 1:
-            raise LatentspaceError(f"flow prior option {key} must be a positive integer, got {hp[key]!r}")
-    for key in ("time_features", "warmup_steps"):
-        if not isinstance(hp[key], (int, np.integer)) or isinstance(hp[key], bool) or hp[key] < 0:
-            raise LatentspaceError(f"flow prior option {key} must be a non-negative integer, got {hp[key]!r}")
-    for key in ("lr", "weight_decay", "ema"):
-        if not isinstance(hp[key], (int, float)) or not math.isfinite(hp[key]) or hp[key] < 0:
-            raise LatentspaceError(f"flow prior option {key} must be a finite number >= 0, got {hp[key]!r}")
+    hp = checked_hparams("flow prior", options, DEFAULTS, FIT_RECORD, counts=("width", "depth", "batch_size",
+                         "sample_steps"), whole=("time_features", "warmup_steps"), numbers=("lr", "weight_decay", "ema"))
     if not 0 < hp["lr"] or not hp["ema"] < 1:
         raise LatentspaceError(f"flow prior options need lr > 0 and ema < 1, got lr {hp['lr']}, ema {hp['ema']}")
     if hp["solver"] not in SOLVERS:

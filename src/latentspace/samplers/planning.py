@@ -113,3 +113,23 @@ class StepPlan:
         fit), seconds and the budget."""
         return {"fit_steps": self.step, "planned_steps": self.first_plan or self.step,
                 "fit_seconds": round(self.seconds(), 2), "minutes": float(self.minutes)}
+
+
+def checked_hparams(what: str, options: dict, defaults: dict, record: set, counts: tuple = (),
+                    whole: tuple = (), numbers: tuple = ()) -> dict:
+    """A learned prior's `options` over its `defaults`, each key known (a hyperparameter, or a `record` of its
+    fit) and each in range: `counts` positive integers, `whole` integers >= 0, `numbers` finite numbers >= 0.
+    Anything else is refused in one line naming `what` ("flow prior")."""
+    unknown = set(options) - set(defaults) - record
+    if unknown:
+        raise LatentspaceError(f"unknown {what} option(s): {', '.join(sorted(unknown))}")
+    hp = {**defaults, **options}
+    for keys, least, words in ((counts, 1, "a positive integer"), (whole, 0, "a non-negative integer")):
+        for key in keys:
+            if not isinstance(hp[key], (int, np.integer)) or isinstance(hp[key], bool) or hp[key] < least:
+                raise LatentspaceError(f"{what} option {key} must be {words}, got {hp[key]!r}")
+    for key in numbers:
+        if not isinstance(hp[key], (int, float)) or isinstance(hp[key], bool) or not math.isfinite(hp[key]) \
+                or hp[key] < 0:
+            raise LatentspaceError(f"{what} option {key} must be a finite number >= 0, got {hp[key]!r}")
+    return hp
