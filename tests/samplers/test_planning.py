@@ -68,3 +68,43 @@ def test_a_slower_machine_shrinks_the_plan():
 def test_bad_budgets_are_refused(minutes, steps, match):
     with pytest.raises(LatentspaceError, match=match):
         StepPlan(minutes, steps)
+
+
+def test_the_learning_rate_warms_up_then_follows_the_cosine():
+    import torch
+
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+    plan = StepPlan(1.0, steps=10)
+    while plan.next():
+        plan.set_lr(opt, 2.0, 4)
+        assert opt.param_groups[0]["lr"] == pytest.approx(2.0 * min(1.0, (plan.step + 1) / 4) * plan.cosine())
+        plan.done(0.0)
+    assert plan.step == 10
+
+
+def test_shuffled_batches_cover_every_index_once_a_pass_and_repeat_for_a_seed():
+    import torch
+
+    from latentspace.samplers.planning import Shuffled
+
+    def passes(seed):
+        b = Shuffled(10, 3, torch.Generator().manual_seed(seed))
+        return [b.take().tolist() for _ in range(6)]
+
+    first = passes(0)
+    assert all(len(t) == 3 for t in first)
+    assert len({i for t in first[:3] for i in t}) == 9  # one pass: 3 batches of distinct indices (the 10th dropped)
+    assert first == passes(0) and first != passes(1)
+
+
+def test_hyperparameters_are_checked_in_one_line():
+    from latentspace.samplers.planning import checked_hparams
+
+    defaults = {"width": 8, "warmup_steps": 0, "lr": 1e-3}
+    kw = {"counts": ("width",), "whole": ("warmup_steps",), "numbers": ("lr",)}
+    assert checked_hparams("toy prior", {"width": 4}, defaults, {"seed"}, **kw)["width"] == 4
+    for options, match in (({"depth": 2}, "unknown toy prior option"), ({"width": 0}, "positive integer"),
+                           ({"warmup_steps": -1}, "non-negative integer"), ({"lr": float("nan")}, "finite"),
+                           ({"width": True}, "positive integer")):
+        with pytest.raises(LatentspaceError, match=match):
+            checked_hparams("toy prior", options, defaults, {"seed"}, **kw)

@@ -26,7 +26,7 @@ from torch import nn
 
 from latentspace.errors import LatentspaceError
 from latentspace.samplers.base import LatentSampler
-from latentspace.samplers.planning import StepPlan, check_budget, checked_hparams
+from latentspace.samplers.planning import Shuffled, StepPlan, check_budget, checked_hparams
 
 DEFAULTS = {
     "width": 128,          # the transformer's model dimension
@@ -254,16 +254,11 @@ def fit(grids, codebook_size: int, labels=None, minutes: float = DEFAULT_MINUTES
                                  {"params": rest, "weight_decay": 0.0}], lr=hp["lr"], betas=(0.9, 0.95))
         batch = min(hp["batch_size"], n)
         plan = StepPlan(minutes, steps, log=log, name="autoregressive prior")
-        perm, pos = torch.randperm(n, generator=g), 0
+        batches = Shuffled(n, batch, g)
         net.train()
         while plan.next():
-            lr = hp["lr"] * min(1.0, (plan.step + 1) / hp["warmup_steps"] if hp["warmup_steps"] else 1.0)
-            for group in opt.param_groups:
-                group["lr"] = lr * plan.cosine()
-            if pos + batch > n:
-                perm, pos = torch.randperm(n, generator=g), 0
-            take = perm[pos:pos + batch]
-            pos += batch
+            plan.set_lr(opt, hp["lr"], hp["warmup_steps"])
+            take = batches.take()
             logits = net(tokens[take], classes[take])
             loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tokens[take].reshape(-1))
             opt.zero_grad(set_to_none=True)

@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from latentspace.errors import LatentspaceError
-from latentspace.samplers.planning import StepPlan, check_budget, checked_hparams
+from latentspace.samplers.planning import Shuffled, StepPlan, check_budget, checked_hparams
 
 # the measured best at the default budget (3 minutes); `fit(..., **options)` overrides any of them
 DEFAULTS = {
@@ -213,15 +213,10 @@ def fit(codes, minutes: float = 3.0, log: Callable[[str], None] | None = None, s
     evals = hp["sample_steps"] * (1 if hp["solver"] == "euler" else 2)
     reserve = int(MOMENT_SAMPLES * evals / (3 * batch)) if hp["match_moments"] else 0
     plan = StepPlan(minutes, steps, reserve=reserve, log=log, name="flow prior")
-    perm, pos = torch.randperm(n, generator=g), 0
+    batches = Shuffled(n, batch, g)
     while plan.next():
-        lr = hp["lr"] * min(1.0, (plan.step + 1) / hp["warmup_steps"] if hp["warmup_steps"] else 1.0)
-        for group in opt.param_groups:
-            group["lr"] = lr * plan.cosine()
-        if pos + batch > n:
-            perm, pos = torch.randperm(n, generator=g), 0
-        x1 = x[perm[pos:pos + batch]]
-        pos += batch
+        plan.set_lr(opt, hp["lr"], hp["warmup_steps"])
+        x1 = x[batches.take()]
         x0 = torch.randn(x1.shape, generator=g)
         t = (torch.rand(batch, generator=g) if hp["time_sampling"] == "uniform"
              else torch.sigmoid(torch.randn(batch, generator=g)))

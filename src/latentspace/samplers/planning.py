@@ -92,6 +92,13 @@ class StepPlan:
         """The cosine factor (1 down to 0) of the learning rate at this step."""
         return 0.5 * (1.0 + math.cos(math.pi * self.progress()))
 
+    def set_lr(self, opt, lr: float, warmup_steps: int) -> None:
+        """This step's learning rate in every group of `opt`: `lr` warmed up linearly over `warmup_steps`, times
+        the cosine."""
+        warm = min(1.0, (self.step + 1) / warmup_steps if warmup_steps else 1.0)
+        for group in opt.param_groups:
+            group["lr"] = lr * warm * self.cosine()
+
     def done(self, loss: float) -> None:
         """After a step: count it, and every LOG_EVERY seconds log the mean loss since the last line."""
         self.step += 1
@@ -133,3 +140,19 @@ def checked_hparams(what: str, options: dict, defaults: dict, record: set, count
                 or hp[key] < 0:
             raise LatentspaceError(f"{what} option {key} must be a finite number >= 0, got {hp[key]!r}")
     return hp
+
+
+class Shuffled:
+    """Batches of indices 0..n-1 in a fresh seeded order each pass (a pass's last partial batch is dropped)."""
+
+    def __init__(self, n: int, batch: int, generator):
+        import torch
+
+        self.n, self.batch, self.g, self.randperm = n, batch, generator, torch.randperm
+        self.perm, self.pos = self.randperm(n, generator=generator), 0
+
+    def take(self):
+        if self.pos + self.batch > self.n:
+            self.perm, self.pos = self.randperm(self.n, generator=self.g), 0
+        self.pos += self.batch
+        return self.perm[self.pos - self.batch:self.pos]
