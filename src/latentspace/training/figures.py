@@ -346,7 +346,8 @@ class CodeGrids(RunFigure):
 
 class CodeSwap(RunFigure):
     """code_swap.png: "change one code": the grid's centre cell of a few test images set to each of the codes
-    the test set uses most often there, decoded (what one code holds, where it sits)."""
+    the test set uses most often there (then those it uses most anywhere), decoded (what one code holds, where
+    it sits)."""
 
     @torch.no_grad()
     def finish(self, model, splits, n_images: int = 4, n_codes: int = 9):
@@ -357,7 +358,10 @@ class CodeSwap(RunFigure):
         h, w = grids.shape[1:]
         cell = (h // 2, w // 2)
         at_cell = torch.bincount(grids[:, cell[0], cell[1]], minlength=model.codebook_size)
-        codes = [int(c) for c in torch.argsort(at_cell, descending=True, stable=True)[:n_codes]]
+        anywhere = torch.bincount(grids.reshape(-1), minlength=model.codebook_size)
+        # most used at the cell first; where fewer codes occur there, the codes used most anywhere fill the row
+        rank = at_cell.double() * (anywhere.sum() + 1) + anywhere.double()
+        codes = [int(c) for c in torch.argsort(rank, descending=True, stable=True)[:n_codes]]
         index = first_of_each_class(test, n_images)
         rows, swept = [], []
         for i in index:
