@@ -57,3 +57,13 @@ def test_train_takes_the_fast_recipe_by_default_and_the_studys_by_name(monkeypat
         (1e-3, "constant", 0.999, 2, 256)
     with pytest.raises(LatentspaceError, match="unknown recipe"):
         ls.train("ae", recipe="slow")
+
+
+def test_evaluate_sends_a_samplers_settings_to_the_sampler_and_the_rest_to_the_model(monkeypatch):
+    from latentspace.commands import evaluate as E
+
+    seen = {}
+    monkeypatch.setattr(E, "evaluate_run", lambda path, **kw: seen.update(kw) or {})
+    ls.evaluate("RUN", n=10, sampler="autoregressive", temperature=0.8, sample_steps=4)
+    assert seen["settings"] == {"temperature": 0.8} and seen["sampling"] == {"sample_steps": 4}
+    assert seen["sampler"] == "autoregressive" and seen["n"] == 10
