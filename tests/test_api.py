@@ -27,7 +27,7 @@ def test_the_api_page_runs_as_written(tmp_path):
     p = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=900)
     assert p.returncode == 0, p.stderr[-3000:]
     lines = p.stdout.splitlines()
-    assert lines[0] == "['ae', 'vae', 'gan', 'flow']" and lines[1] == "['fashion-mnist', 'mnist', 'kmnist', 'cifar10', 'svhn']"
+    assert lines[0] == "['ae', 'vae', 'gan', 'flow', 'vqvae']" and lines[1] == "['fashion-mnist', 'mnist', 'kmnist', 'cifar10', 'svhn']"
     assert lines[2].startswith("54000 6000 10000")
     assert "torch.Size([8, 2]) torch.Size([8, 1, 28, 28]) VAE (latent 2, β=1)" in p.stdout
     assert "True normal True ('loss', 'reconstructions', 'kl_per_dim')" in p.stdout
