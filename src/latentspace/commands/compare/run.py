@@ -112,7 +112,8 @@ def _scores(ctx, entries) -> list[dict]:
 
 
 def _parent_metrics(ctx, entries) -> dict:
-    return {f"{s['entry']}.{k}": v for s in _scores(ctx, entries) for k, v in s.items()
+    """The leaderboard's numbers as ENTRY.METRIC, with '+' as '-' (MLflow refuses '+' in a metric's name)."""
+    return {f"{s['entry'].replace('+', '-')}.{k}": v for s in _scores(ctx, entries) for k, v in s.items()
             if k in ("fid", "kid", "precision", "recall", "test_mse", "sample_seconds_per_1000", "inception_fid")
             and v is not None}
 

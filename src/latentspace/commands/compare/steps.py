@@ -59,7 +59,7 @@ class BudgetCheckpoints(L.Callback):
                                                                                        self.saved}]
         for f in due:
             path = self.directory / f"budget-{round(f * 100)}.ckpt"
-            trainer.save_checkpoint(path)
+            trainer.save_checkpoint(path, weights_only=True)  # the weights are all a score needs
             self.saved.append({"fraction": f, "file": path.name, "seconds": round(elapsed, 2),
                                "epoch": trainer.current_epoch, "step": trainer.global_step})
             write_json(self.directory / BUDGET_FILE, self.saved)
