@@ -47,7 +47,7 @@ def run_compare(dataset: str = "fashion-mnist", models: str | None = None, minut
                 **data) -> tuple[Path, list[Section]]:
     """Train, score and report (OUT/report.html); finished steps in OUT are reused. Returns (report, sections
     of the steps). Every check a user can fail comes before anything is written."""
-    from latentspace.commands.study.engine import _study_data, run_steps
+    from latentspace.commands.study.engine import study_data, run_steps
     from latentspace.training import tracking
 
     entries = choose(models)
@@ -61,7 +61,7 @@ def run_compare(dataset: str = "fashion-mnist", models: str | None = None, minut
     elif mlflow_uri:
         raise LatentspaceError("--mlflow-uri goes with --logger mlflow")
     data = {k: v for k, v in data.items() if v is not None}
-    splits = _study_data(dataset, seed, data)  # a bad dataset: refused before any file
+    splits = study_data(dataset, seed, data)  # a bad dataset: refused before any file
     out = Path(out)
     asked = {"models": [e.name for e in entries], "minutes": minutes, "dataset": dataset, "seed": seed,
              "data": data, "inception": inception}

@@ -144,12 +144,15 @@ def _step_in_worker(args) -> tuple[Section, dict]:
     return section, {k: v for k, v in ctx.results.items() if k.startswith(step.key)}
 
 
-def _study_data(dataset: str, seed: int, data: dict):
+def study_data(dataset: str, seed: int, data: dict):
     """The study's data, loaded once up front: a bad dataset is refused before any step runs."""
     from latentspace.data.images import load_splits
 
     options = {k: v for k, v in data.items() if k in ("image_size", "channels")}
     return load_splits(dataset, data.get("data_dir"), data.get("download", True), seed=seed, **options)
+
+
+_study_data = study_data  # what run_study calls (its tests replace it)
 
 
 def _run_step(step: Step, ctx: Context, earlier: list[Section]) -> Section:
