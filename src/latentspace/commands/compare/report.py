@@ -12,7 +12,7 @@ from latentspace.commands.study.sections import Figure, Section, Table
 COLUMNS = (("entry", "model"), ("title", "family"), ("fid", "FID (ours)"), ("inception_fid", "FID (Inception)"),
            ("kid", "KID (ours)"), ("precision", "precision"), ("recall", "recall"), ("test_mse", "test MSE"),
            ("copy_share", "copies"), ("sample_seconds_per_1000", "s per 1,000 samples"), ("params", "parameters"),
-           ("train_seconds", "train s"), ("prior_fit_seconds", "prior fit s"), ("n_final", "samples scored"))
+           ("epochs", "epochs"), ("prior_fit_seconds", "prior fit s"), ("n_final", "samples scored"))
 IMPROVING = 0.05  # a FID that fell by more than this share over the budget's second half: still improving
 
 
