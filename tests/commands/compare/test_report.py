@@ -24,7 +24,8 @@ def score(name, fid, **more):
 
 SCORES = [score("ae+gmm", 30.0, test_mse=0.01, inception_fid=80.0, recall=0.7, curve=(31, 30.5, 30)),
           score("gan", 20.0, inception_fid=90.0, sample_seconds_per_1000=0.01, precision=0.9),
-          score("flow", 25.0, inception_fid=70.0, test_mse=0.001, sample_seconds_per_1000=30.0)]
+          score("flow", 25.0, inception_fid=70.0, test_mse=0.001, sample_seconds_per_1000=30.0),
+          score("exact", 99.0, test_mse=1e-6, invertible=True, curve=(99, 99, 99))]
 
 
 def test_the_leaderboard_keeps_the_order_asked_and_only_columns_someone_has():
@@ -38,10 +39,11 @@ def test_what_to_use_is_computed_from_the_numbers():
     lines = what_to_use(SCORES, 3.0)
     assert "Best FID in our features at 3 minute(s): gan (20)." in lines
     assert "Best FID in Inception's features at 3 minute(s): flow (70)." in lines
-    assert "Best reconstructions (test MSE): flow (0.001)." in lines
+    assert "Best reconstructions (test MSE): flow (0.001)." in lines  # not the invertible one's solver error
+    assert any(line.startswith("Not counted for reconstructions: exact") for line in lines)
     assert "Fastest sampling (seconds per 1,000 images): gan (0.01)." in lines
     assert "Most of the data's variety covered (recall): ae+gmm (0.7)." in lines
-    assert any(line.startswith("Still improving") and "gan" in line and "flow" in line and "ae+gmm" not in line
+    assert any(line.startswith("Still improving") and "gan" in line and "flow" in line and "ae+gmm" not in line and "exact" not in line
                for line in lines)
     assert abs(still_improving(SCORES[0]) - 0.5 / 30.5) < 1e-9
 

@@ -122,3 +122,17 @@ def test_mlflow_parent_run_with_a_nested_run_per_family_read_back_with_two_worke
         assert child.info.status == "FINISHED" and child.data.params["train.max_time"] == "0.05"
         assert "fid" in child.data.metrics and "sample_seconds_per_1000" in child.data.metrics
         assert "figures" in [a.path for a in client.list_artifacts(child.info.run_id)]
+
+
+@pytest.mark.integration
+def test_a_folder_of_colour_pictures_without_labels_compares_end_to_end(tmp_path):
+    from tests.datafiles import flat_folder
+
+    folder = flat_folder(tmp_path / "pictures", n=200)
+    report, steps = run_compare(dataset=f"folder:{folder}", models="ae+gmm", out=tmp_path / "c", log=lambda m: None,
+                                minutes=0.05)
+    assert [s.status for s in steps] == ["done", "done"]
+    html = parse_report(report)
+    assert "no feature network of ours" in html["leaderboard"]["text"]
+    assert "test MSE" in html["leaderboard"]["text"] and html["samples"]["images"]
+    assert "Best reconstructions (test MSE): ae+gmm" in html["use"]["text"]

@@ -57,13 +57,19 @@ def what_to_use(scores: list[dict], minutes: float) -> list[str]:
         best = _best(scores, key)
         if best:
             lines.append(f"Best FID in {space} at {minutes:g} minute(s): {best['entry']} ({best[key]:.3g}).")
-    for key, what, lowest in (("precision", "most samples that look real (precision)", False),
-                              ("recall", "most of the data's variety covered (recall)", False),
-                              ("test_mse", "best reconstructions (test MSE)", True),
-                              ("sample_seconds_per_1000", "fastest sampling (seconds per 1,000 images)", True)):
-        best = _best(scores, key, lowest)
+    coders = [s for s in scores if not s.get("invertible")]  # an invertible model's MSE is its solver's error
+    for key, what, lowest, among in (("precision", "most samples that look real (precision)", False, scores),
+                                     ("recall", "most of the data's variety covered (recall)", False, scores),
+                                     ("test_mse", "best reconstructions (test MSE)", True, coders),
+                                     ("sample_seconds_per_1000", "fastest sampling (seconds per 1,000 images)", True,
+                                      scores)):
+        best = _best(among, key, lowest)
         if best:
             lines.append(f"{what[0].upper()}{what[1:]}: {best['entry']} ({best[key]:.3g}).")
+    exact = [s["entry"] for s in scores if s.get("invertible") and s.get("test_mse") is not None]
+    if exact:
+        lines.append(f"Not counted for reconstructions: {', '.join(exact)}, invertible: its test MSE is the error "
+                     f"of solving its ODE both ways, not what a code keeps of an image.")
     improving = sorted(((still_improving(s), s["entry"]) for s in scores if still_improving(s) is not None),
                        reverse=True)
     rising = [f"{name} (FID down {share:.0%})" for share, name in improving if share > IMPROVING]
@@ -113,14 +119,14 @@ def sections(out: Path, scores: list[dict], minutes: float, inception: int) -> l
     board = leaderboard(scores)
     notes = []
     if scores and all(s.get("fid") is None for s in scores):
-        notes.append("No sample metrics in our features: this dataset has no feature network of ours (it is built "
-                     "from labels); --inception N measures samples in Inception's features.")
+        notes.append("No sample metrics in our features: this dataset has no feature network of ours ('latentspace "
+                     "feature-net' builds one from labels); --inception N measures samples in Inception's features.")
     if inception:
         swaps = disagreements(scores)
         notes.append("The two feature spaces order the entries differently: " + "; ".join(swaps) + "." if swaps else
                      "The two feature spaces order the entries the same way.")
     else:
-        notes.append("FID in one feature space only: `--inception N` adds Inception's, and says where the two "
+        notes.append("FID in one feature space only: --inception N adds Inception's, and says where the two "
                      "order the entries differently (a blurry family and a sharp one can trade places).")
     n_final = sorted({s["n_final"] for s in scores if s.get("n_final")})
     n_curve = sorted({s["n_curve"] for s in scores if s.get("n_curve")})

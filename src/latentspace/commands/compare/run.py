@@ -60,6 +60,10 @@ def run_compare(dataset: str = "fashion-mnist", models: str | None = None, minut
         tracking.check_uri(tracking.absolute_uri(mlflow_uri))
     elif mlflow_uri:
         raise LatentspaceError("--mlflow-uri goes with --logger mlflow")
+    if inception:
+        from latentspace.analysis.inception import weights_path
+
+        weights_path()  # not installed: one line now, not after every training
     data = {k: v for k, v in data.items() if v is not None}
     splits = study_data(dataset, seed, data)  # a bad dataset: refused before any file
     out = Path(out)

@@ -118,7 +118,9 @@ def score_entry(ctx: CompareContext, entry: Entry) -> Section:
     result = {"entry": entry.name, "kind": entry.kind, "title": model.title(), "sampler": entry.sampler,
               "params": int(sum(p.numel() for p in model.parameters())),
               "train_seconds": summary.get("train_time_s"), "epochs": summary.get("epochs_completed"),
-              "stopped_by": summary.get("stopped_by")}
+              "stopped_by": summary.get("stopped_by"),
+              # its test MSE is an ODE solver's error both ways, not what a code keeps: no best reconstruction
+              "invertible": spec.invertible}
     # fitted (a learned prior for its share of the budget, apart from the training's) or read from the run before
     # the clock of the speed probe starts; one small warm-up draw first
     t0 = time.time()
@@ -131,7 +133,7 @@ def score_entry(ctx: CompareContext, entry: Entry) -> Section:
     draw(model, PROBE, ctx.seed, sampler)
     per_image = (time.perf_counter() - t0) / PROBE
     n_final, n_curve = sample_counts(per_image, ctx.minutes)
-    result.update(n_final=n_final, n_curve=n_curve, sample_seconds_per_1000=round(per_image * 1000, 3))
+    result["sample_seconds_per_1000"] = round(per_image * 1000, 3)
     if spec.encoder:
         from latentspace.analysis.reconstruction import reconstruction_metrics
 
@@ -140,6 +142,7 @@ def score_entry(ctx: CompareContext, entry: Entry) -> Section:
                       recon_images=len(test))
     ours = find_feature_net(splits.identity) is not None
     if ours:
+        result.update(n_final=n_final, n_curve=n_curve)
         m = sample_metrics(model, splits, n_final, seed=ctx.seed, sampler=entry.sampler, floor=False,
                            figures=run.figures)
         result.update({k: m[k] for k in ("fid", "kid", "precision", "recall", "copy_share", "copy_share_test",
