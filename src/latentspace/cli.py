@@ -122,8 +122,8 @@ def _typed(cls, f):
 
 def build_parser() -> argparse.ArgumentParser:
     from latentspace.analysis.projection import METHODS
-    from latentspace.commands.options import GENERATE_MODES, SPLITS, BetaSweepConfig
     from latentspace.commands.compare.entries import all_entries as compare_entries
+    from latentspace.commands.options import GENERATE_MODES, SPLITS, BetaSweepConfig
     from latentspace.commands.runs import SORT_KEYS as RUN_COLUMNS
     from latentspace.commands.study.presets import PRESETS
     from latentspace.data.registry import dataset_arg
@@ -396,6 +396,11 @@ def cmd_study(args) -> int:
 
     report, sections = run_study(args.preset, args.out, args.force, args.dataset, args.seed, args.progress,
                                  data_dir=args.data_dir, image_size=args.image_size, channels=args.channels)
+    return _report_steps(report, sections)
+
+
+def _report_steps(report, sections) -> int:
+    """The report's path; the steps that did not finish (a skip by design is not a failure) as one line, exit 1."""
     failed = [s for s in sections if s.status != "done" and not s.by_design]
     print(f"report: {report}")
     if failed:
@@ -412,13 +417,7 @@ def cmd_compare(args) -> int:
                                 args.force, args.seed, args.logger, args.mlflow_uri, args.progress,
                                 data_dir=args.data_dir, image_size=args.image_size, channels=args.channels,
                                 limit_train=args.limit_train)
-    failed = [s for s in steps if s.status != "done"]
-    print(f"report: {report}")
-    if failed:
-        print(f"latentspace: error: {len(failed)} step(s) did not finish: " +
-              ", ".join(f"{s.title} ({s.status})" for s in failed), file=sys.stderr)
-        return 1
-    return 0
+    return _report_steps(report, steps)
 
 
 def cmd_train(args) -> int:

@@ -12,9 +12,9 @@ import os
 import platform
 import shutil
 import time
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import Callable
 
 from latentspace.commands.compare.entries import choose
 from latentspace.commands.compare.report import sections as report_sections
@@ -47,7 +47,7 @@ def run_compare(dataset: str = "fashion-mnist", models: str | None = None, minut
                 **data) -> tuple[Path, list[Section]]:
     """Train, score and report (OUT/report.html); finished steps in OUT are reused. Returns (report, sections
     of the steps). Every check a user can fail comes before anything is written."""
-    from latentspace.commands.study.engine import study_data, run_steps
+    from latentspace.commands.study.engine import run_steps, study_data
     from latentspace.training import tracking
 
     entries = choose(models)
