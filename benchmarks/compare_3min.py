@@ -38,8 +38,10 @@ def main() -> int:
     code = subprocess.call(cmd)
     total = time.time() - t0
     rows = []
-    for record in sorted((out / "steps").glob("score-*.json")):
-        results = json.loads(record.read_text()).get("results", {})
+    asked = json.loads((out / "compare.json").read_text())["models"] if (out / "compare.json").is_file() else []
+    for name in asked:  # in the order asked, as the report's leaderboard
+        record = out / "steps" / f"score-{name}.json"
+        results = json.loads(record.read_text()).get("results", {}) if record.is_file() else {}
         rows += [{k: r.get(k) for k in ("entry", *SHOWN)} for r in results.values()]
     print(f"\ntotal {total / 60:.1f} min (target {TARGET_MIN:g} min on 2 cores), exit code {code}")
     print("model        " + "  ".join(f"{k[:10]:>10}" for k in SHOWN))
