@@ -36,6 +36,8 @@ def all_entries() -> list[Entry]:
         if not spec.can_sample:
             continue
         default = spec.default_sampler
+        if default not in SAMPLERS:  # a family naming a sampler that has not registered (yet): it cannot sample
+            continue
         out.append(Entry(kind if spec.prior is not None else f"{kind}+{default}", kind, default,
                          SAMPLERS[default].learned, True))
         if spec.invertible:
