@@ -122,6 +122,7 @@ def _typed(cls, f):
 
 def build_parser() -> argparse.ArgumentParser:
     from latentspace.analysis.projection import METHODS
+    from latentspace.commands.compare.entries import all_entries as compare_entries
     from latentspace.commands.options import GENERATE_MODES, SPLITS, BetaSweepConfig
     from latentspace.commands.runs import SORT_KEYS as RUN_COLUMNS
     from latentspace.commands.study.presets import PRESETS
@@ -301,6 +302,31 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--progress", action="store_true", help="show each training's progress bar")
     st.set_defaults(func=cmd_study)
 
+    cp = sub.add_parser("compare", help="which model for my images at my budget: every family trained for the same "
+                                         "minutes, scored the same way, one report (compare/report.html)")
+    cp.add_argument("--dataset", default="fashion-mnist", type=dataset_arg)
+    cp.add_argument("--data-dir", help="where the dataset is read from (and downloaded to)")
+    _data_shape_flags(cp)
+    cp.add_argument("--models", help="comma list of: " + ", ".join(e.name for e in compare_entries()) +
+                                     " (default: all; families that register join)")
+    cp.add_argument("--minutes", type=_float(above=0.0), default=3.0,
+                    help="training wall clock per family, its fast recipe (default: 3)")
+    cp.add_argument("--workers", type=_int(1), default=1,
+                    help="trainings (and scorings) at a time, each on its share of the cores (default: 1)")
+    cp.add_argument("--inception", type=_int(0), default=0, metavar="N",
+                    help="also FID/KID in InceptionV3 features from N samples at the end (default: 0, none)")
+    cp.add_argument("--limit-train", type=_int(1), help="train on the first N training images only")
+    cp.add_argument("--out", default="compare", help="output directory (default: compare); a rerun reuses "
+                                                     "its finished steps")
+    cp.add_argument("--force", action="store_true", help="start afresh, even over another compare in --out")
+    cp.add_argument("--seed", type=_SEED, default=0, help="random seed (default: 0)")
+    cp.add_argument("--logger", default="local", choices=("local", "mlflow"),
+                    help="mlflow: one parent MLflow run, a nested run per family (default: local)")
+    cp.add_argument("--mlflow-uri", help="with --logger mlflow (default: $MLFLOW_TRACKING_URI, else "
+                                         "sqlite:///mlflow.db)")
+    cp.add_argument("--progress", action="store_true", help="show each training's progress bar")
+    cp.set_defaults(func=cmd_compare)
+
     rn = sub.add_parser("runs", help="a table of the run directories under DIR: kind, data, latent, epochs, time, "
                                      "metrics; unfinished and damaged runs marked")
     rn.add_argument("dir", nargs="?", default="runs", metavar="DIR", help="searched recursively (default: runs)")
@@ -399,6 +425,11 @@ def cmd_study(args) -> int:
 
     report, sections = run_study(args.preset, args.out, args.force, args.dataset, args.seed, args.progress,
                                  data_dir=args.data_dir, image_size=args.image_size, channels=args.channels)
+    return _report_steps(report, sections)
+
+
+def _report_steps(report, sections) -> int:
+    """The report's path; the steps that did not finish (a skip by design is not a failure) as one line, exit 1."""
     failed = [s for s in sections if s.status != "done" and not s.by_design]
     print(f"report: {report}")
     if failed:
@@ -406,6 +437,16 @@ def cmd_study(args) -> int:
               ", ".join(f"{s.title} ({s.status})" for s in failed), file=sys.stderr)
         return 1
     return 0
+
+
+def cmd_compare(args) -> int:
+    from latentspace.commands.compare.run import run_compare
+
+    report, steps = run_compare(args.dataset, args.models, args.minutes, args.workers, args.inception, args.out,
+                                args.force, args.seed, args.logger, args.mlflow_uri, args.progress,
+                                data_dir=args.data_dir, image_size=args.image_size, channels=args.channels,
+                                limit_train=args.limit_train)
+    return _report_steps(report, steps)
 
 
 def cmd_train(args) -> int:

@@ -325,3 +325,22 @@ def parent_run(name: str, uri: str | None = None, experiment: str | None = None,
             os.environ[PARENT_ENV] = before
         with contextlib.suppress(Exception):
             client.set_terminated(run_id, status)
+
+
+def log_to_parent(metrics: dict, artifacts=()) -> None:
+    """Numbers (step 0) and files or folders into the open parent run (`parent_run`'s): a compare's leaderboard
+    and report. A store that fails now is a warning: the files on disk are complete."""
+    up = parent()
+    if up is None:
+        return
+    try:
+        with _mlflow_errors(up["uri"]):
+            client = _client(up["uri"])
+            client.log_batch(up["run_id"], metrics=_metrics(metrics, 0, int(time.time() * 1000)))
+            for path in map(Path, artifacts):
+                if path.is_dir():
+                    client.log_artifacts(up["run_id"], str(path), path.name)
+                elif path.is_file():
+                    client.log_artifact(up["run_id"], str(path))
+    except LatentspaceError as e:
+        log.warning(f"{e} (the compare's files are complete)")

@@ -57,13 +57,13 @@ def run_study(preset: str = "quick", out="study", force: bool = False, dataset: 
     if preset == "full" and _device() == "cpu":
         total = sum(p.estimates.values())
         log(f"note: the full preset is meant for a GPU; on this CPU expect about {total / 3600:.0f} hours")
-    sections, t_start = [], time.time()
+    t_start = time.time()
     est_done = scaled_s = 0.0
     log(f"about {_fmt(p.eta([s.key for s in steps]))} in all on 2 CPU cores (more on a slower or busy machine; "
         f"each step's line re-estimates from the time measured so far)")
-    for i, step in enumerate(steps, 1):
-        section = _run_step(step, ctx, sections)
-        sections.append(section)
+
+    def report(i: int, step: Step, section: Section) -> None:
+        nonlocal est_done, scaled_s
         spent = 0.0 if section.reused else section.seconds
         if not section.reused:  # how much slower (or faster) than the estimates' machine this one runs, counting
             # only the parts that scale (not a wall-clock budget such as the GAN's max_time)
@@ -76,6 +76,8 @@ def run_study(preset: str = "quick", out="study", force: bool = False, dataset: 
         log(f"[{i}/{len(steps)}] {step.title}: {what} in {spent:.1f} s "
             f"(elapsed {_fmt(time.time() - t_start)}, about {_fmt(eta)} left)"
             + (f" -- {section.error.splitlines()[0]}" if section.error else ""))
+
+    sections = run_steps(steps, ctx, report)
     write_json(record_file, {"preset": preset, "dataset": dataset, "seed": seed, "data": data,
                              "steps": {s.key: {"status": s.status, "seconds": s.seconds} for s in sections}})
     meta = {"preset": dataclasses.asdict(p), "dataset": dataset, "seed": seed, "device": _device(),
@@ -89,12 +91,68 @@ def run_study(preset: str = "quick", out="study", force: bool = False, dataset: 
     return report, sections
 
 
-def _study_data(dataset: str, seed: int, data: dict):
+def run_steps(steps: list[Step], ctx: Context, report: Callable[[int, Step, Section], None] | None = None,
+              workers: int = 1) -> list[Section]:
+    """Run `steps` in order (a finished one is reused from OUT/steps/<key>.json, a failing one recorded and the
+    steps that do not need it still run); `report(i, step, section)` after each. The study's engine, and
+    compare's. With `workers` > 1, steps that need none of the steps not yet run go `workers` at a time, each
+    in its own process on its share of the cores (the steps and ctx must pickle: module-level functions)."""
+    report = report or (lambda i, step, section: None)
+    done: dict[str, Section] = {}
+    pending = list(steps)
+    while pending:
+        keys = {s.key for s in pending}
+        wave = [s for s in pending if not keys & set(s.needs)] if workers > 1 else pending[:1]
+        pending = [s for s in pending if s not in wave]
+        earlier = list(done.values())
+        if len(wave) == 1 or workers <= 1:
+            for step in wave:
+                done[step.key] = _run_step(step, ctx, earlier)
+                report(len(done), step, done[step.key])
+            continue
+        from latentspace.training.parallel import threads_per_worker, worker_context
+
+        threads, parent_env = threads_per_worker(min(workers, len(wave))), _parent_env()
+        jobs = [(step, ctx, earlier, threads, parent_env) for step in wave]
+        with worker_context("latentspace.commands.study.engine").Pool(min(workers, len(wave))) as pool:
+            for step, (section, results) in zip(wave, pool.imap(_step_in_worker, jobs)):
+                ctx.results.update(results)
+                done[step.key] = section
+                report(len(done), step, section)
+    return [done[s.key] for s in steps]
+
+
+def _parent_env() -> dict:
+    """The environment a worker must see that a forkserver started earlier would not have (an open MLflow
+    parent run)."""
+    import os
+
+    from latentspace.training.tracking import PARENT_ENV
+
+    return {k: os.environ[k] for k in (PARENT_ENV,) if k in os.environ}
+
+
+def _step_in_worker(args) -> tuple[Section, dict]:
+    import os
+
+    import torch
+
+    step, ctx, earlier, threads, env = args
+    os.environ.update(env)
+    torch.set_num_threads(threads)
+    section = _run_step(step, ctx, earlier)
+    return section, {k: v for k, v in ctx.results.items() if k.startswith(step.key)}
+
+
+def study_data(dataset: str, seed: int, data: dict):
     """The study's data, loaded once up front: a bad dataset is refused before any step runs."""
     from latentspace.data.images import load_splits
 
     options = {k: v for k, v in data.items() if k in ("image_size", "channels")}
     return load_splits(dataset, data.get("data_dir"), data.get("download", True), seed=seed, **options)
+
+
+_study_data = study_data  # what run_study calls (its tests replace it)
 
 
 def _run_step(step: Step, ctx: Context, earlier: list[Section]) -> Section:
