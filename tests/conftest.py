@@ -12,7 +12,7 @@ import pytest
 
 FMNIST = Path("/usr/share/datasets/fashion-mnist")
 REAL_RUN_FIXTURES = {"tiny_ae_run", "tiny_ae2_run", "tiny_vae_run", "tiny_gan_run", "sqlite_search", "postgres_url",
-                     "small_sweep", "frozen_result", "tiny_flow_run", "tiny_conditional_flow_run"}
+                     "small_sweep", "frozen_result", "tiny_flow_run", "tiny_conditional_flow_run", "tiny_vqvae_run"}
 
 
 def pytest_collection_modifyitems(items):
@@ -78,6 +78,18 @@ def tiny_flow_run(tmp_path_factory):
 def tiny_conditional_flow_run(tmp_path_factory):
     """The same, class-conditional (guidance 2 by default)."""
     return _tiny_flow(tmp_path_factory.mktemp("runs") / "flow-c", conditional=True)
+
+
+@pytest.fixture(scope="session")
+def tiny_vqvae_run(tmp_path_factory):
+    """A VQ-VAE (64 codes, so a tiny run uses most of them) trained for one epoch on 512 images; no prior."""
+    from latentspace.models.vqvae_config import VQVAEConfig
+    from latentspace.training.config import TrainConfig
+    from latentspace.training.trainer import fit
+
+    out = tmp_path_factory.mktemp("runs") / "vqvae"
+    return fit("vqvae", VQVAEConfig(codebook_size=64), TrainConfig(epochs=1, limit_train=512, batch_size=64),
+               out=out, progress=False)
 
 
 @pytest.fixture

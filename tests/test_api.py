@@ -27,7 +27,7 @@ def test_the_api_page_runs_as_written(tmp_path):
     p = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=900)
     assert p.returncode == 0, p.stderr[-3000:]
     lines = p.stdout.splitlines()
-    assert lines[0] == "['ae', 'vae', 'gan', 'flow']" and lines[1] == "['fashion-mnist', 'mnist', 'kmnist', 'cifar10', 'svhn']"
+    assert lines[0] == "['ae', 'vae', 'gan', 'flow', 'vqvae']" and lines[1] == "['fashion-mnist', 'mnist', 'kmnist', 'cifar10', 'svhn']"
     assert lines[2].startswith("54000 6000 10000")
     assert "torch.Size([8, 2]) torch.Size([8, 1, 28, 28]) VAE (latent 2, β=1)" in p.stdout
     assert "True normal True ('loss', 'reconstructions', 'kl_per_dim')" in p.stdout
@@ -57,3 +57,13 @@ def test_train_takes_the_fast_recipe_by_default_and_the_studys_by_name(monkeypat
         (1e-3, "constant", 0.999, 2, 256)
     with pytest.raises(LatentspaceError, match="unknown recipe"):
         ls.train("ae", recipe="slow")
+
+
+def test_evaluate_sends_a_samplers_settings_to_the_sampler_and_the_rest_to_the_model(monkeypatch):
+    from latentspace.commands import evaluate as E
+
+    seen = {}
+    monkeypatch.setattr(E, "evaluate_run", lambda path, **kw: seen.update(kw) or {})
+    ls.evaluate("RUN", n=10, sampler="autoregressive", temperature=0.8, sample_steps=4)
+    assert seen["settings"] == {"temperature": 0.8} and seen["sampling"] == {"sample_steps": 4}
+    assert seen["sampler"] == "autoregressive" and seen["n"] == 10

@@ -14,6 +14,6 @@ def test_the_surface_is_small_and_documented():
     assert sorted(ls.__all__) == ["datasets", "embed", "evaluate", "load_run", "sample", "train"]
     for name in ls.__all__:
         assert getattr(ls, name).__doc__, name
-    assert list(ls.models.MODELS) == ["ae", "vae", "gan", "flow"] and ls.datasets.names()[0] == "fashion-mnist"
+    assert list(ls.models.MODELS) == ["ae", "vae", "gan", "flow", "vqvae"] and ls.datasets.names()[0] == "fashion-mnist"
     with pytest.raises(AttributeError):
         ls.not_a_function  # noqa: B018

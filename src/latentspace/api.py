@@ -50,25 +50,29 @@ def load_run(path, checkpoint: str = "best", **sampling):
     return _load_run(path, checkpoint=checkpoint, sampling=sampling)[0]
 
 
-def sample(model, n: int, seed: int | None = 0, sampler: str | None = None, label=None):
+def sample(model, n: int, seed: int | None = 0, sampler: str | None = None, label=None, **settings):
     """n new images (uint8, N x H x W, or N x H x W x 3) from a model, or from the run directory at `model`,
-    drawn by `sampler` (default: the model's own: its prior, or a Gaussian mixture on its training codes; see
-    `latentspace.samplers`): the same samples `generate --mode prior` and `evaluate` draw for the same seed.
-    `label`: the class index a conditional model draws (default: every class in turn)."""
+    drawn by `sampler` (default: the model's own: its prior, a learned prior, or a Gaussian mixture on its
+    training codes; see `latentspace.samplers`): the same samples `generate --mode prior` and `evaluate` draw
+    for the same seed. `label`: the class index a conditional model (or class-conditional prior) draws (default:
+    every class in turn); `settings`: the sampler's sampling options, e.g. temperature=0.8."""
     from latentspace.samplers.store import draw
 
     if isinstance(model, (str, os.PathLike)):
         model = load_run(model)
-    return draw(model, n, seed, sampler, labels=None if label is None else [label]).images
+    return draw(model, n, seed, sampler, labels=None if label is None else [label], settings=settings).images
 
 
 def evaluate(path, n: int = 10000, sampler: str | None = None, **sampling) -> dict:
     """Every metric that applies to the run's model (MSE/PSNR/SSIM, ELBO terms, FID/KID/precision/recall
     of n samples drawn by `sampler`, and their floor), also merged into RUN/evaluation.json. `sampling`: as for
-    `load_run`."""
+    `load_run`, and a sampler's own sampling settings (e.g. temperature=0.8 for the autoregressive prior)."""
     from latentspace.commands.evaluate import evaluate_run
+    from latentspace.samplers import SAMPLER_SETTINGS
 
-    return evaluate_run(path, n=n, sampler=sampler, sampling=sampling)
+    settings = {k: v for k, v in sampling.items() if k in SAMPLER_SETTINGS}
+    return evaluate_run(path, n=n, sampler=sampler, settings=settings,
+                        sampling={k: v for k, v in sampling.items() if k not in settings})
 
 
 def embed(path, method: str = "pca", n: int | None = None) -> dict:

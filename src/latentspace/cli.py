@@ -251,10 +251,12 @@ def build_parser() -> argparse.ArgumentParser:
     fp = sub.add_parser("fit-prior", help="fit a learned prior over a run's codes, kept in RUN/samplers/KIND "
                                           "(then --sampler KIND in generate, evaluate, explore)")
     fp.add_argument("run", help="run directory of a model with an encoder")
-    fp.add_argument("--kind", default="flow", choices=tuple(n for n, s in SAMPLERS.items() if s.saved),
-                    help="which sampler to fit (default: flow)")
+    fp.add_argument("--kind", choices=tuple(n for n, s in SAMPLERS.items() if s.saved),
+                    help="which sampler to fit (default: the model's own learned prior, e.g. a VQ-VAE's "
+                         "autoregressive one; else flow)")
     fp.add_argument("--minutes", type=_float(above=0.0), help="time budget of a learned prior's fit (default: the sampler's own, "
                                                   "3 minutes for flow); more buys a closer fit")
+    _option_flags(fp, "fit_options")
     fp.set_defaults(func=cmd_fit_prior)
 
     fn = sub.add_parser("feature-net", help="train the classifier whose features FID/KID/precision/recall use")
@@ -373,6 +375,33 @@ def _sampler_flags(parser, what: str) -> None:
                                 help=f"{f.metadata.get('help', '')} (sampling setting of: "
                                      f"{', '.join(k for k, s in MODELS.items() if name in s.sampling_options)}; "
                                      f"default: the run's own)")
+    _option_flags(parser, "sampling_options")
+
+
+def _option_flags(parser, which: str) -> None:
+    """One flag per option a sampler declares (`SamplerSpec.fit_options` or `.sampling_options`), named in its help
+    with the samplers that have it; its value reaches the sampler only through `_sampler_options`."""
+    from latentspace.samplers import SAMPLERS
+
+    seen = {}
+    for name, spec in SAMPLERS.items():
+        for o in getattr(spec, which):
+            seen.setdefault(o.name, (o, []))[1].append(name)
+    for o, owners in seen.values():
+        kind = "fit option" if which == "fit_options" else "sampling setting"
+        text = f"{o.help} ({kind} of the sampler{'s' if len(owners) > 1 else ''} {', '.join(owners)}"
+        if o.type is bool:
+            parser.add_argument(o.flag, dest=f"sampler_{o.name}", action="store_const", const=True, default=None,
+                                help=text + ")")
+        else:
+            parser.add_argument(o.flag, dest=f"sampler_{o.name}", type=_Number(Bounds(o.type, o.minimum, o.maximum)),
+                                default=None, metavar=o.name.upper(),
+                                help=f"{text}; default: {o.default})")
+
+
+def _sampler_options(args) -> dict:
+    """The sampler options (fit options or sampling settings) the user set (see `_option_flags`)."""
+    return {k.removeprefix("sampler_"): v for k, v in vars(args).items() if k.startswith("sampler_") and v is not None}
 
 
 def _sampling(args) -> dict:
@@ -488,7 +517,7 @@ def cmd_evaluate(args) -> int:
                                            ("--image-size", args.image_size), ("--channels", args.channels),
                                            ("--no-download", None if args.download else True))
                   if value is not None]
-    if args.samples and (args.sampler or _sampling(args)):
+    if args.samples and (args.sampler or _sampling(args) or _sampler_options(args)):
         raise LatentspaceError("--sampler and sampling settings choose how a run's samples are drawn; --samples "
                                "scores a file of images as it is")
     if args.run is not None and data_flags:
@@ -500,7 +529,8 @@ def cmd_evaluate(args) -> int:
                                    image_size=args.image_size, channels=args.channels)
     else:
         results = evaluate_run(args.run, n=args.n, features=args.features, sampler=args.sampler,
-                               sampling=_sampling(args), floor=args.floor, log=_stderr)
+                               sampling=_sampling(args), floor=args.floor, log=_stderr,
+                               settings=_sampler_options(args))
     if args.json:
         print(json.dumps(results, indent=2))
     else:
@@ -597,6 +627,8 @@ def cmd_embed(args) -> int:
     print(f"{r['method']} map of {len(r['points'])} {args.split} images "
           f"({'reused' if r['cached'] else 'written'}): {r['path']}")
     print(f"figure: {r['figure']}")
+    if "codebook_figure" in r:
+        print(f"codebook map: {r['codebook_figure']}")
     return 0
 
 
@@ -611,7 +643,7 @@ def cmd_generate(args) -> int:
     out = check_out(args.out or default_out(args.run, args.mode, args.dims))
     r = generate_run(args.run, args.mode, dims=args.dims, steps=args.steps, image=args.image, bounds=args.bounds,
                      n=args.n, src=args.src, dst=args.dst, seed=args.seed, sampler=args.sampler, label=args.label,
-                     sampling=_sampling(args), ends=args.ends, log=_stderr)
+                     sampling=_sampling(args), ends=args.ends, log=_stderr, settings=_sampler_options(args))
     out = write_generated(r, out)
     print(f"{len(r['images'])} images: {out}")
     return 0
@@ -620,11 +652,11 @@ def cmd_generate(args) -> int:
 def cmd_fit_prior(args) -> int:
     from latentspace.commands.fit_prior import fit_prior
 
-    result = fit_prior(args.run, args.kind, minutes=args.minutes, log=_stderr)
+    result = fit_prior(args.run, args.kind, minutes=args.minutes, log=_stderr, **_sampler_options(args))
     print(f"{result['title']}: fitted on {result['n_codes']} training codes in {result['fit_seconds']} s; "
           f"kept in {result['path']}")
-    print(f"use it: latentspace generate {args.run} --mode prior --sampler {args.kind}; "
-          f"latentspace evaluate {args.run} --sampler {args.kind}")
+    print(f"use it: latentspace generate {args.run} --mode prior --sampler {result['kind']}; "
+          f"latentspace evaluate {args.run} --sampler {result['kind']}")
     return 0
 
 

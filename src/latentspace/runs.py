@@ -223,6 +223,10 @@ def read_embedding(path: Path) -> dict | None:
 
     and, beside them: `split`, `params` (JSON of the projection's settings) and, for a model with a Gaussian
     posterior, the panels `points_logvar`, `latent_logvar`, `points_z`, `latent_z` (points/latent being μ).
+    For discrete latents (a grid of code indices) `latent` holds each image's mean code vector, and the codebook
+    is mapped too: `codebook_points` (K x 2, the projection of `codebook_vectors`, K x D), `codebook_usage` (K:
+    how many of the split's grid cells use each code) and `codebook_labels` (K: the class whose images use it
+    most; -1 for an unused code or an unlabelled set).
     """
     import numpy as np
 

@@ -177,3 +177,26 @@ def test_a_model_whose_encoding_is_costly_maps_its_first_images_unless_told(tmp_
     assert E.embed_run(run_dir, "pca")["index"].tolist() == list(range(40))
     asked = E.embed_run(run_dir, "pca", n=30)["index"]
     assert len(asked) == 30 and asked.tolist() != list(range(30))
+
+
+@pytest.mark.integration
+def test_a_vqvae_maps_its_images_mean_code_vectors_and_its_codebook_by_class(tiny_vqvae_run, tmp_path, capsys):
+    from tests.conftest import pristine_copy
+    from tests.pixels import assert_shows_something
+
+    path = pristine_copy(tiny_vqvae_run, tmp_path / "vq")
+    out = tmp_path / "map.png"
+    assert main(["embed", str(path), "--method", "pca", "--n", str(N), "--out", str(out)]) == 0
+    assert "codebook map:" in capsys.readouterr().out
+    r = E.embed_run(path, "pca", n=N)
+    model, _ = load_run(path)
+    test = run_splits(tiny_vqvae_run.config()["train"]).test
+    with torch.no_grad():  # each image's point is its mean code vector
+        grids = model.encode(test.floats(torch.from_numpy(r["index"][:5])))
+        np.testing.assert_allclose(r["latent"][:5], model.latent_vectors(grids).numpy(), rtol=1e-4, atol=1e-5)
+    assert r["codebook_points"].shape == (64, 2) and np.isfinite(r["codebook_points"]).all()
+    assert r["codebook_usage"].sum() == N * 49
+    used = r["codebook_usage"] > 0
+    assert (r["codebook_labels"][used] >= 0).all() and (r["codebook_labels"][~used] == -1).all()
+    for figure in (out, out.with_name("map-codebook.png")):
+        assert_shows_something(figure)

@@ -7,6 +7,7 @@ contract rather than against one model class.
 from __future__ import annotations
 
 import io
+import shutil
 
 import numpy as np
 import pytest
@@ -416,3 +417,40 @@ def test_at_most_32_sliders_and_noise_ranges_for_a_wide_latent_space():
     assert info["latent_dim"] == 40 and info["slider_dims"] == list(range(32)) and len(info["low"]) == 40
     assert png(client.post("/api/decode", json={"run": "wide", "z": [0.5] * 40})).shape == (28, 28)
     assert "exactly 40 numbers" in bad(client.post("/api/decode", json={"run": "wide", "z": [0.5] * 32}), 422)
+
+
+# ---------------------------------------------------------------- a grid of code indices (VQ-VAE)
+
+@pytest.mark.integration
+def test_a_vqvae_run_serves_its_code_grid_decodes_chosen_codes_and_samples_its_prior(tiny_vqvae_run, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from latentspace.commands.fit_prior import fit_prior
+    from latentspace.explorer.app import create_app
+
+    path = pristine_copy(tiny_vqvae_run, tmp_path / "vq")
+    shutil.rmtree(path / "samplers", ignore_errors=True)  # a prior another test may have fitted
+    client = TestClient(create_app([path], limit_test=50), raise_server_exceptions=False)
+    (info,) = client.get("/api/runs").json()["runs"]
+    assert info["discrete"] and info["codebook_size"] == 64 and info["latent_shape"] == [7, 7]
+    j = client.get(f"/api/runs/{info['name']}/image/3").json()
+    grid = j["z"]
+    assert len(grid) == 49 and all(isinstance(v, int) and 0 <= v < 64 for v in grid)
+    # one cell given another code decodes to another image; a code out of range or not whole is refused
+    changed = list(grid)
+    changed[24] = (grid[24] + 17) % 64
+    first = client.post("/api/decode", json={"run": info["name"], "z": grid})
+    second = client.post("/api/decode", json={"run": info["name"], "z": changed})
+    assert first.status_code == second.status_code == 200 and first.content != second.content
+    for z in ([64] + grid[1:], [0.5] + grid[1:]):
+        assert "0..63" in bad(client.post("/api/decode", json={"run": info["name"], "z": z}), 422)
+    # interpolation switches cells from one grid to the other
+    j = client.post("/api/interpolate", json={"run": info["name"], "from": 3, "to": 5, "steps": 4}).json()
+    assert j["mode"] == "cells" and all(all(isinstance(v, int) for v in im["z"]) for im in j["images"])
+    # the prior must be fitted first (minutes would hold the page), then samples are whole code grids
+    body = {"run": info["name"], "n": 3, "seed": 1}
+    assert "fit-prior" in bad(client.post("/api/sample", json=body), 409)
+    fit_prior(path, "autoregressive", minutes=0.02)
+    client = TestClient(create_app([path], limit_test=50), raise_server_exceptions=False)
+    j = client.post("/api/sample", json=body).json()
+    assert len(j["images"]) == 3 and all(len(im["z"]) == 49 for im in j["images"])

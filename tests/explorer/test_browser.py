@@ -32,10 +32,7 @@ KEEP = Path("/tmp/latentspace-explorer-screenshots")  # screenshots for a person
 def server(fake_models_in_module, tiny_ae2_run, tiny_ae_run, tmp_path_factory):
     """The app over a 2-D run, a 4-D run, a GAN and a colour model (32 px) of an unlabelled set, served by
     uvicorn on a free 127.0.0.1 port in a thread."""
-    import uvicorn
-
     from latentspace.explorer.app import create_app
-    from latentspace.explorer.serve import bind
     from latentspace.explorer.served import ServedRun
     from tests.conftest import pristine_copy
     from tests.fakes import FakeGAN, FakeRGB, fake_colour_test_set
@@ -45,18 +42,8 @@ def server(fake_models_in_module, tiny_ae2_run, tiny_ae_run, tmp_path_factory):
                       pristine_copy(tiny_ae_run, root / tiny_ae_run.name), ServedRun.from_model("gan", FakeGAN(), None),
                       ServedRun.from_model("rgb", FakeRGB(), fake_colour_test_set(300, labelled=False))],
                      limit_test=1000, allowed_hosts=["127.0.0.1", "localhost"])
-    sock = bind("127.0.0.1", 0)
-    srv = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}/", app
-    srv.should_exit = True
-    thread.join(10)
-    sock.close()
+    for url in _serve(app):
+        yield url, app
 
 
 @pytest.fixture(scope="module")
@@ -241,10 +228,7 @@ def test_a_colour_run_shows_rgb_images_scaled_up_crisply_and_an_unlabelled_legen
 @pytest.fixture(scope="module")
 def conditional_server(tmp_path_factory):
     """The app over a conditional VAE trained briefly (a class picker's run), on a free port."""
-    import uvicorn
-
     from latentspace.explorer.app import create_app
-    from latentspace.explorer.serve import bind
     from latentspace.models.vae_config import VAEConfig
     from latentspace.training.config import TrainConfig
     from latentspace.training.trainer import fit
@@ -253,18 +237,7 @@ def conditional_server(tmp_path_factory):
               TrainConfig(epochs=1, limit_train=4096, batch_size=128), out=tmp_path_factory.mktemp("cvae") / "cvae",
               progress=False)
     app = create_app([run.path], limit_test=500, allowed_hosts=["127.0.0.1", "localhost"])
-    sock = bind("127.0.0.1", 0)
-    srv = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}/"
-    srv.should_exit = True
-    thread.join(10)
-    sock.close()
+    yield from _serve(app)
 
 
 @pytest.mark.integration
@@ -292,5 +265,61 @@ def test_a_conditional_run_gets_a_class_picker_that_steers_decode_and_samples(co
     page.wait_for_function("() => document.querySelectorAll('#sample-strip img').length === 10", timeout=30000)
     shot = tmp_path / "explorer-conditional.png"
     page.screenshot(path=str(shot), full_page=True)
+    keep_screenshots(tmp_path)
+    assert page.errors == [], page.errors
+
+
+def _serve(app):
+    """uvicorn over `app` on a free 127.0.0.1 port in a thread; yields its URL, then stops it."""
+    import uvicorn
+
+    from latentspace.explorer.serve import bind
+
+    sock = bind("127.0.0.1", 0)
+    srv = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not srv.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}/"
+    srv.should_exit = True
+    thread.join(10)
+    sock.close()
+
+
+@pytest.fixture(scope="module")
+def vqvae_server(tiny_vqvae_run, tmp_path_factory):
+    """The app over the tiny VQ-VAE run (a 7 x 7 grid of 64 codes)."""
+    from latentspace.explorer.app import create_app
+    from tests.conftest import pristine_copy
+
+    run = pristine_copy(tiny_vqvae_run, tmp_path_factory.mktemp("vq-explorer") / tiny_vqvae_run.name)
+    yield from _serve(create_app([run], limit_test=500, allowed_hosts=["127.0.0.1", "localhost"]))
+
+
+@pytest.mark.integration
+def test_a_vqvae_run_shows_its_code_grid_and_a_clicked_cell_takes_a_chosen_code(vqvae_server, page, tmp_path):
+    page.goto(vqvae_server)
+    wait_decode_after(page, 0)
+    page.wait_for_function("() => document.querySelectorAll('#code-grid .cell').length === 49", timeout=15000)
+    assert page.locator("#codes-block").is_visible() and not page.locator("#sliders-block").is_visible()
+    assert "7 × 7 codes of 64" in page.inner_text("#run-info")
+    # click the centre cell, give it another code: the decoded image changes and the cell is marked
+    page.click("#cell-24")
+    assert "cell (3, 3)" in page.inner_text("#cell-name")
+    old = int(page.input_value("#code-input"))
+    before = page.evaluate(PIXELS)
+    n = decodes(page)
+    page.fill("#code-input", str((old + 17) % 64))
+    page.dispatch_event("#code-input", "change")
+    wait_decode_after(page, n)
+    page.wait_for_function("() => document.getElementById('decoded').complete")
+    assert page.inner_text("#cell-24") == str((old + 17) % 64)
+    assert "changed" in (page.get_attribute("#cell-24", "class") or "")
+    assert "(codes changed)" in page.inner_text("#selection-info")
+    assert page.evaluate(PIXELS) != before, "a new code in the centre cell did not change the decoded image"
+    page.screenshot(path=str(tmp_path / "explorer-vqvae.png"), full_page=True)
     keep_screenshots(tmp_path)
     assert page.errors == [], page.errors

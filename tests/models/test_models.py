@@ -10,9 +10,9 @@ from tests.fakes import FakeConfig, FakeGAN
 
 
 def test_the_built_in_models():
-    assert list(MODELS) == ["ae", "vae", "gan", "flow"]
+    assert list(MODELS) == ["ae", "vae", "gan", "flow", "vqvae"]
     assert all(spec.kind == kind for kind, spec in MODELS.items())
-    with pytest.raises(LatentspaceError, match="unknown model 'transformer'; choose one of ae, vae, gan, flow"):
+    with pytest.raises(LatentspaceError, match="unknown model 'transformer'; choose one of ae, vae, gan, flow, vqvae"):
         get_spec("transformer")
 
 

@@ -103,8 +103,25 @@ def check_steps(steps: int) -> int:
     return int(steps)
 
 
-def interpolate(z0: np.ndarray, z1: np.ndarray, steps: int = 10, spherical: bool = False) -> dict[str, np.ndarray]:
-    """{"linear": steps x D} and, with spherical=True, {"spherical": steps x D} too."""
+def swap_cells(z0: np.ndarray, z1: np.ndarray, steps: int = 10, seed: int = 0) -> np.ndarray:
+    """steps grids of code indices (flattened, steps x D) from z0 to z1 for discrete latents, where no value lies
+    between two codes: step t takes round(t * D) of its cells from z1 and the rest from z0, the cells switching
+    in one seeded random order (both ends included)."""
+    z0, z1 = np.asarray(z0).ravel().astype(np.int64), np.asarray(z1).ravel().astype(np.int64)
+    order = np.random.default_rng(seed).permutation(len(z0))
+    out = np.repeat(z0[None], check_steps(steps), axis=0)
+    for k, t in enumerate(np.linspace(0.0, 1.0, steps)):
+        cells = order[: round(float(t) * len(z0))]
+        out[k, cells] = z1[cells]
+    return out
+
+
+def interpolate(z0: np.ndarray, z1: np.ndarray, steps: int = 10, spherical: bool = False,
+                discrete: bool = False) -> dict[str, np.ndarray]:
+    """{"linear": steps x D} and, with spherical=True, {"spherical": steps x D} too; for code indices
+    (`discrete`) {"cells": `swap_cells`}."""
+    if discrete:
+        return {"cells": swap_cells(z0, z1, steps)}
     out = {"linear": lerp(z0, z1, steps)}
     if spherical:
         out["spherical"] = slerp(z0, z1, steps)

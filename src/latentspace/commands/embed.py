@@ -63,11 +63,30 @@ def embed_run(run_path, method: str, split: str = "test", n: int | None = None, 
             for key in ("logvar", "z"):
                 data[f"latent_{key}"] = codes[key]
                 data[f"points_{key}"] = project(codes[key], method, seed, n_jobs)
+        if spec_of(model).discrete:
+            data.update(codebook_map(model, codes["latent"], data["labels"], method, seed, n_jobs))
         write_embedding(path, data)
     panels = ({"mu": data["points"], "logvar": data["points_logvar"], "z": data["points_z"]}
               if "points_logvar" in data else {"z": data["points"]})
     return {**data, "path": path, "cached": cached, "classes": tuple(splits.classes), "title": model.title(),
             "latent_dim": int(model.latent_dim), "panels": panels}
+
+
+def codebook_map(model, grids: np.ndarray, labels: np.ndarray, method: str, seed: int = 0, n_jobs: int = -1) -> dict:
+    """The codebook's vectors mapped to 2-D, with each code's use in `grids` (N x h x w indices) and the class
+    (of `labels`, one per grid) that uses it most."""
+    with torch.no_grad():
+        vectors = model.codebook_vectors().float().cpu().numpy()
+    k = len(vectors)
+    flat = grids.reshape(len(grids), -1)
+    usage = np.bincount(flat.ravel(), minlength=k)
+    majority = np.full(k, -1, np.int64)
+    if len(labels) and labels.min() >= 0:
+        per_class = np.zeros((k, int(labels.max()) + 1), np.int64)
+        np.add.at(per_class, (flat.ravel(), np.repeat(labels, flat.shape[1])), 1)
+        majority = np.where(usage > 0, per_class.argmax(1), -1)
+    return {"codebook_points": project(vectors, method, seed, n_jobs), "codebook_vectors": vectors,
+            "codebook_usage": usage.astype(np.int64), "codebook_labels": majority}
 
 
 def embed_figure(run_path, method: str, split: str = "test", n: int | None = None, out=None) -> dict:
@@ -79,6 +98,18 @@ def embed_figure(run_path, method: str, split: str = "test", n: int | None = Non
         raise LatentspaceError(f"--out {out}: the map is written as a .png figure")
     result = embed_run(run_path, method, split=split, n=n)
     title = result["title"].replace(" (", f" on {split} (", 1) if split != "test" else result["title"]
+    if "codebook_points" in result:  # discrete latents: the images' mean code vectors, and the codebook itself
+        from latentspace.figures.codes import plot_codebook_map
+        from latentspace.figures.latent import METHOD_NAMES, axis_names
+
+        title = f"{title}, mean code vectors"
+        used = int((result["codebook_usage"] > 0).sum())
+        names = axis_names(method, result["codebook_vectors"].shape[1])
+        result["codebook_figure"] = plot_codebook_map(
+            result["codebook_points"], result["codebook_labels"], result["codebook_usage"], result["classes"],
+            f"{result['title']}: {METHOD_NAMES.get(method, method)} map of its {len(result['codebook_usage'])} code "
+            f"vectors ({used} used by the {len(result['labels'])} {split} images mapped)", *names,
+            out.with_name(out.stem + "-codebook.png"))
     result["figure"] = plot_embedding(result["panels"], result["labels"], result["classes"], title, method,
                                       result["latent_dim"], out)
     return result

@@ -36,9 +36,10 @@ N_SAMPLES = Bounds(int, minimum=0)  # samples drawn (0: no sample metrics)
 
 
 def evaluate_run(path, n: int = 10000, features: str = "ours", sampler: str | None = None,
-                 sampling: dict | None = None, floor: bool = True, log=None) -> dict:
+                 sampling: dict | None = None, floor: bool = True, log=None, settings: dict | None = None) -> dict:
     """Every metric that applies to the run's model, merged into RUN/evaluation.json (sample metrics under keys
-    of their own for a sampler other than the model's default: `fid@flow`, ...)."""
+    of their own for a sampler other than the model's default, or with sampling `settings` of the sampler:
+    `fid@flow`, `fid@temperature=0.9`, `fid@autoregressive,temperature=0.9`, ...)."""
     N_SAMPLES.check(n, "--n")
     model, run = load_run(path, sampling=sampling)
     train = run.config()["train"]
@@ -59,17 +60,22 @@ def evaluate_run(path, n: int = 10000, features: str = "ours", sampler: str | No
         results.update(elbo_terms(model, splits.test))
     if sampling_ok:
         metrics = sample_metrics(model, splits, n, seed=train["seed"], features=features, sampler=sampler,
-                                 floor=floor, log=log, figures=run.figures)
-        if sampler is not None and sampler != spec.default_sampler:
-            metrics = {f"{k}@{sampler}": v for k, v in metrics.items()}
+                                 floor=floor, log=log, figures=run.figures, settings=settings)
+        tags = ([sampler] if sampler is not None and sampler != spec.default_sampler else []) + \
+            [f"{k}={v:g}" for k, v in sorted((settings or {}).items()) if v is not None]
+        if tags:
+            metrics = {f"{k}@{','.join(tags)}": v for k, v in metrics.items()}
         results.update(metrics)
+    elif settings:
+        raise LatentspaceError(f"{', '.join('--' + k.replace('_', '-') for k in settings)}: sampling settings need "
+                               f"sample metrics (--n above 0, a model that samples)")
     merge_json(run.path / "evaluation.json", results)
     log_evaluation(run, results)  # into the run's MLflow run, when it has one
     return results
 
 
 def sample_metrics(model, splits, n: int = 10000, seed: int = 0, features: str = "ours", sampler: str | None = None,
-                   floor: bool = True, log=None, figures=None) -> dict:
+                   floor: bool = True, log=None, figures=None, settings: dict | None = None) -> dict:
     """Sample quality of n samples of the model (drawn by `sampler`, default its own) against the test set, in
     `features` (FEATURES); the seconds it took to draw 1,000 of them; in our features, the copy check (the
     share of samples closer to a training image than any other training image is to it, beside the test
@@ -81,11 +87,12 @@ def sample_metrics(model, splits, n: int = 10000, seed: int = 0, features: str =
     their score is the data's own, the same for every model, and would blame the whole gap on its prior."""
     import time
 
-    from latentspace.samplers.store import get_sampler
+    from latentspace.samplers.store import checked_settings, get_sampler
 
+    settings = checked_settings(model, sampler, settings)  # refused before a sampler is fitted
     chosen = get_sampler(model, sampler, train=splits.train, log=log)  # fitted before the clock starts
     t0 = time.perf_counter()
-    drawn = draw(model, n, seed, chosen)
+    drawn = draw(model, n, seed, chosen, settings=settings)
     seconds = time.perf_counter() - t0
     score = inception_quality if _check_features(features) == "inception" else sample_quality
     out = {**score(drawn.images, splits.name, n=n, seed=seed, splits=splits), "sampler": drawn.description,

@@ -22,7 +22,7 @@ from latentspace.data.images import run_splits
 from latentspace.errors import LatentspaceError
 from latentspace.models import spec_of
 from latentspace.runs import load_run
-from latentspace.samplers.store import draw, get_sampler
+from latentspace.samplers.store import checked_settings, draw, draw_classes, get_sampler
 
 ENDS = ("images", "samples")  # interpolate between: two test images (through the encoder) or two samples
 
@@ -37,12 +37,14 @@ def _check_image(k: int, n: int, flag: str) -> int:
     return k
 
 
-def class_index(model, run, asked) -> int | None:
-    """--class NAME or INDEX as a class index of the run's data; None when not asked."""
+def class_index(model, run, asked, sampler=None) -> int | None:
+    """--class NAME or INDEX as a class index of the run's data; None when not asked. The class goes to a
+    conditional model, or to a class-conditional `sampler` (a prior fitted with --conditional)."""
     if asked is None:
         return None
-    if not model.conditional:
-        raise LatentspaceError(f"--class: {model.title()} was trained without classes (train it with --conditional)")
+    if not draw_classes(model, sampler):
+        raise LatentspaceError(f"--class: {model.title()} was trained without classes (train it with --conditional"
+                               + (", or fit its prior with --conditional" if sampler is not None else "") + ")")
     classes = list(run_splits(run.config()["train"]).classes)
     text = str(asked).strip()
     if text in classes:
@@ -55,8 +57,9 @@ def class_index(model, run, asked) -> int | None:
 
 def generate_run(run_path, mode: str, dims=(0, 1), steps: int = 10, image: int = 0, bounds=None, n: int = 64,
                  src: int = 0, dst: int = 1, seed: int = 0, sampler: str | None = None, label=None,
-                 sampling: dict | None = None, ends: str | None = None, log=None) -> dict:
-    """Images of one generation mode: {"images": uint8 N x H x W (x 3 for colour), "title", "mode", ...layout}."""
+                 sampling: dict | None = None, ends: str | None = None, log=None, settings: dict | None = None) -> dict:
+    """Images of one generation mode: {"images": uint8 N x H x W (x 3 for colour), "title", "mode", ...layout}.
+    `settings`: the sampler's sampling options (e.g. {"temperature": 0.8}) for prior samples."""
     if mode not in MODES:
         raise LatentspaceError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
     if ends is not None and ends not in ENDS:
@@ -64,10 +67,16 @@ def generate_run(run_path, mode: str, dims=(0, 1), steps: int = 10, image: int =
     model, run = load_run(run_path, sampling=sampling)
     spec = spec_of(model)
     title = model.title()
-    k = class_index(model, run, label)
+    draws = mode == "prior" or (mode == "interpolate" and (ends or ("images" if spec.encoder else "samples")) == "samples")
+    if settings and not draws:
+        raise LatentspaceError(f"{', '.join('--' + k.replace('_', '-') for k in settings)}: sampling settings are "
+                               f"for --mode prior (and interpolate --ends samples)")
+    settings = checked_settings(model, sampler, settings)  # refused before a sampler is fitted
+    chosen = get_sampler(model, sampler, log=log) if draws else None
+    k = class_index(model, run, label, chosen)
     of_class = f" of class {run_splits(run.config()['train']).classes[k]}" if k is not None else ""
     if mode == "prior":
-        drawn = draw(model, n, seed, sampler, labels=None if k is None else [k], log=log)
+        drawn = draw(model, n, seed, chosen, labels=None if k is None else [k], log=log, settings=settings)
         return {"mode": mode, "images": drawn.images, "latents": drawn.latents, "labels": drawn.labels,
                 "nrow": int(np.ceil(np.sqrt(len(drawn.images)))),
                 "title": f"{title}: {len(drawn.images)} samples{of_class} from {drawn.description}"}
@@ -76,7 +85,7 @@ def generate_run(run_path, mode: str, dims=(0, 1), steps: int = 10, image: int =
     if mode == "interpolate":
         ends = ends or ("images" if spec.encoder else "samples")
         if ends == "samples":
-            return _interpolate_samples(model, spec, steps, seed, sampler, k, title, of_class, log)
+            return _interpolate_samples(model, spec, steps, seed, chosen, k, title, of_class, log, settings)
     elif sampler is not None:
         raise LatentspaceError(f"--sampler: --mode {mode} walks the codes of test images; samplers draw for "
                                f"--mode prior (and interpolate --ends samples)")
@@ -102,7 +111,7 @@ def generate_run(run_path, mode: str, dims=(0, 1), steps: int = 10, image: int =
         z = encode_images(model, test.subset([src, dst]), seed=seed)["latent"]
         labels = _held_class(model, test, src, k)
         # spherical too for codes meant to follow N(0, I), where the straight line crosses the unlikely centre
-        paths = G.interpolate(z[0], z[1], steps, spherical=spec.prior == "normal")
+        paths = G.interpolate(z[0], z[1], steps, spherical=spec.prior == "normal", discrete=spec.discrete)
         rows = {name: G.decode_latents(model, zs, labels=_repeat(labels, len(zs))) for name, zs in paths.items()}
         return {"mode": mode, "rows": rows, "images": np.concatenate(list(rows.values())), "nrow": steps,
                 "title": f"{title}: from {_image_label(test, src)} to {_image_label(test, dst)}{of_class}"}
@@ -140,13 +149,13 @@ def _repeat(label: int | None, n: int) -> np.ndarray | None:
     return None if label is None else np.full(n, label, dtype=np.int64)
 
 
-def _interpolate_samples(model, spec, steps: int, seed: int, sampler, k, title: str, of_class: str, log) -> dict:
+def _interpolate_samples(model, spec, steps: int, seed: int, chosen, k, title: str, of_class: str, log,
+                         settings=None) -> dict:
     """Between two latents drawn by the sampler (seeded): a GAN's or a flow model's two noises."""
-    chosen = get_sampler(model, sampler, log=log)
-    ends = draw(model, 2, seed, chosen, labels=None if k is None else [k], log=log)
+    ends = draw(model, 2, seed, chosen, labels=None if k is None else [k], log=log, settings=settings)
     z0, z1 = (z.reshape(-1) for z in ends.latents)
-    paths = G.interpolate(z0, z1, steps, spherical=spec.prior == "normal")
-    label = None if ends.labels is None else int(ends.labels[0])
+    paths = G.interpolate(z0, z1, steps, spherical=spec.prior == "normal", discrete=spec.discrete)
+    label = None if ends.labels is None or not model.conditional else int(ends.labels[0])
     rows = {name: G.decode_latents(model, zs.reshape(len(zs), *model.latent_shape), labels=_repeat(label, len(zs)))
             for name, zs in paths.items()}
     return {"mode": "interpolate", "rows": rows, "images": np.concatenate(list(rows.values())), "nrow": steps,

@@ -17,8 +17,9 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 
-from latentspace.analysis.latents import lerp, slerp
+from latentspace.analysis.latents import lerp, slerp, swap_cells
 from latentspace.data.registry import MAX_SIZE
+from latentspace.errors import LatentspaceError
 from latentspace.explorer.served import (
     MAX_ABS_Z,
     ServedRun,
@@ -94,6 +95,10 @@ def create_app(runs, limit_test: int | None = None, allowed_hosts: list[str] | N
     async def _validation(request: Request, exc: RequestValidationError):
         return JSONResponse({"detail": _one_line(exc)}, status_code=422)
 
+    @app.exception_handler(LatentspaceError)
+    async def _refused(request: Request, exc: LatentspaceError):  # e.g. a learned prior not fitted yet
+        return JSONResponse({"detail": str(exc)}, status_code=409)
+
     def get_run(name: str) -> ServedRun:
         try:
             return by_name[name]
@@ -104,6 +109,12 @@ def create_app(runs, limit_test: int | None = None, allowed_hosts: list[str] | N
         if len(z) != run.latent_dim:
             raise HTTPException(422, f"z must have exactly {run.latent_dim} numbers for run {run.name!r}, "
                                      f"got {len(z)}")
+        if run.discrete:  # a grid of code indices: whole numbers 0..K-1
+            codes = np.asarray(z, dtype=np.float64)
+            if (codes != np.round(codes)).any() or codes.min() < 0 or codes.max() >= run.codebook_size:
+                raise HTTPException(422, f"z of run {run.name!r} holds code indices: whole numbers "
+                                         f"0..{run.codebook_size - 1}")
+            return codes.astype(np.int64)
         return np.asarray(z, dtype=np.float32)
 
     def check_index(run: ServedRun, i: int) -> int:
@@ -167,7 +178,7 @@ def create_app(runs, limit_test: int | None = None, allowed_hosts: list[str] | N
         label = int(run.test.labels[i])
         recon = run.decode(z[None], label if run.conditional else None)[0]
         return {"run": run.name, "index": i, "label": label, "class_name": run.class_name(label),
-                "z": [float(v) for v in z], "image": png_data_url(run.test.arrays(i)),
+                "z": _values(run, z), "image": png_data_url(run.test.arrays(i)),
                 "reconstruction": png_data_url(recon)}
 
     @app.post("/api/decode", response_class=Response,
@@ -187,21 +198,30 @@ def create_app(runs, limit_test: int | None = None, allowed_hosts: list[str] | N
             raise HTTPException(400, f"run {run.name!r} ({run.kind}) has no prior to sample from; "
                                      f"click the map instead")
         z, images = run.sample(req.n, req.seed, check_sampler(run, req.sampler), check_label(run, req.label))
-        return {"run": run.name, "images": [{"z": [float(v) for v in zi], "png": png_data_url(im)}
+        return {"run": run.name, "images": [{"z": _values(run, zi), "png": png_data_url(im)}
                                             for zi, im in zip(z, images)]}
 
     @app.post("/api/interpolate")
     def interpolate(req: InterpolateRequest):
-        """`steps` images from one end to the other (test indices or latent vectors), both ends included."""
+        """`steps` images from one end to the other (test indices or latent vectors), both ends included; for
+        grids of code indices the cells switch from one end's codes to the other's (mode "cells")."""
         run = get_run(req.run)
         a, b = end_code(run, req.start), end_code(run, req.end)
-        z = slerp(a, b, req.steps) if req.mode == "spherical" else lerp(a, b, req.steps)
+        if run.discrete:  # no codes lie between two codes: the cells switch from A's to B's
+            z, mode = swap_cells(a, b, req.steps), "cells"
+        else:
+            z, mode = (slerp(a, b, req.steps) if req.mode == "spherical" else lerp(a, b, req.steps)), req.mode
         images = run.decode(z, check_label(run, req.label))
-        return {"run": run.name, "mode": req.mode,
-                "images": [{"t": float(t), "z": [float(v) for v in zi], "png": png_data_url(im)}
+        return {"run": run.name, "mode": mode,
+                "images": [{"t": float(t), "z": _values(run, zi), "png": png_data_url(im)}
                            for t, zi, im in zip(np.linspace(0, 1, req.steps), z, images)]}
 
     return app
+
+
+def _values(run: ServedRun, z) -> list:
+    """A latent as JSON numbers: whole numbers for code indices, floats otherwise."""
+    return [int(v) for v in z] if run.discrete else [float(v) for v in z]
 
 
 def _one_line(exc: RequestValidationError) -> str:

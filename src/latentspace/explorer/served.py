@@ -58,6 +58,7 @@ class ServedRun:
     conditional: bool = False            # decode, sample and interpolate take a class
     latent_shape: tuple = ()
     discrete: bool = False               # latents are code indices
+    codebook_size: int | None = None     # how many (0..K-1), for discrete latents
     image_shape: tuple = STUDY_SHAPE     # (channels, height, width) of the model's images
     test: ImageSet | None = None
     codes: np.ndarray | None = None      # N x d float32: encode(test)
@@ -86,6 +87,7 @@ class ServedRun:
         served = cls(name=name, model=model, kind=spec.kind, latent_dim=d, has_encoder=spec.encoder,
                      classes=classes, samplers=samplers, conditional=model.conditional,
                      latent_shape=tuple(model.latent_shape), discrete=spec.discrete,
+                     codebook_size=model.codebook_size if spec.discrete else None,
                      image_shape=tuple(int(v) for v in model.image_shape), path=path, train=train)
         served.order = list(range(d))
         if spec.encoder and test is not None and len(test):
@@ -115,7 +117,7 @@ class ServedRun:
             "name": self.name, "kind": self.kind, "latent_dim": self.latent_dim,
             "has_encoder": self.has_encoder, "has_map": self.map is not None, "can_sample": self.can_sample,
             "samplers": self.samplers, "conditional": self.conditional, "latent_shape": list(self.latent_shape),
-            "discrete": self.discrete,
+            "discrete": self.discrete, "codebook_size": self.codebook_size,
             "map_method": self.map.method if self.map is not None else None,
             "n_test": len(self.test) if self.test is not None else 0,
             "classes": list(self.classes),
@@ -154,8 +156,8 @@ class ServedRun:
 
         name = name or self.samplers[0]
         with self.lock:
-            if name not in self._samplers:
-                self._samplers[name] = get_sampler(self.model, name, train=self.train)
+            if name not in self._samplers:  # a learned prior must be fitted first: minutes would hold every request
+                self._samplers[name] = get_sampler(self.model, name, train=self.train, fit_learned=False)
         return self._samplers[name]
 
     def sample(self, n: int, seed: int | None, sampler: str | None = None, label: int | None = None):

@@ -22,7 +22,7 @@ UNLABELLED = "unlabelled"  # the legend entry of a set without classes
 UNLABELLED_COLOUR = "#4c72b0"
 
 
-def _axis_names(method: str, latent_dim: int) -> tuple[str, str]:
+def axis_names(method: str, latent_dim: int) -> tuple[str, str]:
     if latent_dim <= 2:
         return "z[0]", "z[1]"
     name = {"pca": "PC"}.get(method, METHOD_NAMES.get(method, method))
@@ -59,7 +59,7 @@ def plot_embedding(panels: dict[str, np.ndarray], labels: np.ndarray, classes, t
     ("unlabelled" for a set without classes)."""
     n = len(panels)
     fig, axes = plt.subplots(1, n, figsize=(5.2 * n + 2.0, 5.0), squeeze=False)
-    xlabel, ylabel = _axis_names(method, latent_dim)
+    xlabel, ylabel = axis_names(method, latent_dim)
     for ax, (name, points) in zip(axes[0], panels.items()):
         scatter_classes(ax, points, labels, classes)
         ax.set_xlabel(xlabel)

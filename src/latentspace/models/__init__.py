@@ -11,7 +11,7 @@ from __future__ import annotations
 import warnings
 
 from latentspace.errors import LatentspaceError
-from latentspace.models import autoencoder_config, flow_config, gan_config, vae_config
+from latentspace.models import autoencoder_config, flow_config, gan_config, vae_config, vqvae_config
 from latentspace.models.spec import ModelSpec
 
 MODELS: dict[str, ModelSpec] = {}
@@ -26,6 +26,7 @@ register(autoencoder_config.SPEC)
 register(vae_config.SPEC)
 register(gan_config.SPEC)
 register(flow_config.SPEC)
+register(vqvae_config.SPEC)
 
 ENTRY_POINTS = "latentspace.models"
 

@@ -59,6 +59,17 @@ class LatentModel(L.LightningModule):
         """The number of values in one latent."""
         return math.prod(self.latent_shape)
 
+    @property
+    def codebook_size(self) -> int | None:
+        """How many code indices a latent's entries take (0..K-1), for discrete latents (`spec.discrete`); None
+        for real-valued ones."""
+        return None
+
+    def codebook_vectors(self) -> torch.Tensor | None:
+        """Every code's vector (K x D, in index order) for discrete latents: what the indices stand for, and what
+        a map of the codebook projects; None for real-valued latents."""
+        return None
+
     def title(self) -> str:
         return f"{self.spec.title} (latent {self.latent_dim})"
 

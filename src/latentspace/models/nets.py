@@ -16,6 +16,8 @@ Networks know nothing of losses or training; the LightningModules in `models/` o
 """
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -51,6 +53,50 @@ def _halving_convs(size: int, min_convs: int = 3) -> list[tuple[int, int, int]]:
     return steps
 
 
+def conv_channels(size: int, width: float = 1.0) -> list[int]:
+    """Output channels of each of the encoder's stride-2 convolutions (8, 16, 32 times `width`, then doubling on
+    larger images); the decoder's transposed convolutions mirror them."""
+    c1, c2, c3 = (max(1, round(c * width)) for c in (8, 16, 32))
+    return [c1, c2, c3] + [c3 * 2 ** i for i in range(1, len(_halving_convs(size)) - 2)]
+
+
+def encoder_convs(image_shape, width: float = 1.0, depth: int | None = None) -> list[list[nn.Module]]:
+    """The encoder's first `depth` stride-2 convolutions (all of them by default), each as its layers: Conv ReLU,
+    Conv BN ReLU (the second), Conv ReLU ... What the study's `Encoder` groups into conv1, conv2 and conv3, and a
+    model of code grids (the VQ-VAE) stops early to keep a map."""
+    channels, size, _ = check_image_shape(image_shape)
+    steps, outs = _halving_convs(size), conv_channels(size, width)
+    ins = [channels] + outs[:-1]
+    blocks = []
+    for i, (_, pad, _) in enumerate(steps[:depth]):
+        conv = nn.Conv2d(ins[i], outs[i], 3, 2, pad)
+        blocks.append([conv, nn.BatchNorm2d(outs[i]), nn.ReLU(True)] if i == 1 else [conv, nn.ReLU(True)])
+    return blocks
+
+
+def decoder_convs(image_shape, width: float = 1.0, depth: int | None = None) -> list[nn.Module]:
+    """The transposed convolutions that mirror `encoder_convs(image_shape, width, depth)`: from its last map back
+    to the image (BN and ReLU between them, none after the last: the caller applies its own output function);
+    each one's output padding lands on the encoder's sizes exactly."""
+    channels, size, _ = check_image_shape(image_shape)
+    steps, outs = _halving_convs(size), conv_channels(size, width)
+    ins = [channels] + outs[:-1]
+    layers = []
+    for i in reversed(range(len(steps[:depth]))):
+        n, pad, out = steps[i]
+        conv = nn.ConvTranspose2d(outs[i], ins[i], 3, 2, pad, n - (2 * out - 2 * pad + 1))
+        layers += [conv] if i == 0 else [conv, nn.BatchNorm2d(ins[i]), nn.ReLU(True)]
+    return layers
+
+
+def conv_map_shape(image_shape, width: float = 1.0, depth: int | None = None) -> tuple[int, int, int]:
+    """(channels, height, width) of the map after the encoder's first `depth` convolutions (all by default)."""
+    _, size, _ = check_image_shape(image_shape)
+    steps = _halving_convs(size)[:depth]
+    m = steps[-1][2]
+    return (conv_channels(size, width)[len(steps) - 1], m, m)
+
+
 class Encoder(nn.Module):
     """Conv(C->8, s2) ReLU, Conv(8->16, s2) BN ReLU, Conv(16->32, s2) ReLU [more Conv(s2) ReLU on large images],
     Linear(32*s*s->128) ReLU, Linear(128->d); at 1 x 28 x 28, the study's (s = 3: Linear(288->128)).
@@ -62,22 +108,16 @@ class Encoder(nn.Module):
 
     def __init__(self, latent_dim: int, width: float = 1.0, hidden: int = 128, image_shape: tuple = STUDY_SHAPE):
         super().__init__()
-        channels, size, _ = self.image_shape = check_image_shape(image_shape)
-        c1, c2, c3 = (max(1, round(c * width)) for c in (8, 16, 32))
-        steps = _halving_convs(size)
-        (_, p1, _), (_, p2, _), (_, p3, _) = steps[:3]
-        self.conv1 = nn.Sequential(nn.Conv2d(channels, c1, 3, 2, p1), nn.ReLU(True))
-        self.conv2 = nn.Sequential(nn.Conv2d(c1, c2, 3, 2, p2), nn.BatchNorm2d(c2), nn.ReLU(True))
-        stage3 = [nn.Conv2d(c2, c3, 3, 2, p3), nn.ReLU(True)]
-        c_last = c3
-        for _, pad, _ in steps[3:]:  # larger images: downsample on to FINAL_MAP, doubling the channels
-            stage3 += [nn.Conv2d(c_last, c_last * 2, 3, 2, pad), nn.ReLU(True)]
-            c_last *= 2
-        self.conv3 = nn.Sequential(*stage3)
-        self.map_shape = (c_last, steps[-1][2], steps[-1][2])  # the last convolutional map: what fc flattens
-        self.fc = nn.Sequential(nn.Flatten(), nn.Linear(c_last * steps[-1][2] ** 2, hidden), nn.ReLU(True))
+        self.image_shape = check_image_shape(image_shape)
+        blocks = encoder_convs(self.image_shape, width)
+        self.conv1 = nn.Sequential(*blocks[0])
+        self.conv2 = nn.Sequential(*blocks[1])
+        # larger images: downsample on to FINAL_MAP, doubling the channels
+        self.conv3 = nn.Sequential(*(layer for block in blocks[2:] for layer in block))
+        self.map_shape = conv_map_shape(self.image_shape, width)  # the last convolutional map: what fc flattens
+        self.fc = nn.Sequential(nn.Flatten(), nn.Linear(math.prod(self.map_shape), hidden), nn.ReLU(True))
         self.head = nn.Linear(hidden, latent_dim)
-        self.channels = (c1, c2, c3)
+        self.channels = tuple(conv_channels(self.image_shape[1], width)[:3])
         self.hidden = hidden
 
     def trunk(self, x: torch.Tensor) -> torch.Tensor:
@@ -101,21 +141,11 @@ class Decoder(nn.Module):
 
     def __init__(self, latent_dim: int, width: float = 1.0, hidden: int = 128, image_shape: tuple = STUDY_SHAPE):
         super().__init__()
-        channels, size, _ = self.image_shape = check_image_shape(image_shape)
-        c1, c2, c3 = (max(1, round(c * width)) for c in (8, 16, 32))
-        steps = _halving_convs(size)
-        outs = [c1, c2, c3] + [c3 * 2 ** i for i in range(1, len(steps) - 2)]  # each conv's output channels
-        ins = [channels] + outs[:-1]
-        m = steps[-1][2]
-        self.map_shape = (outs[-1], m, m)
+        self.image_shape = check_image_shape(image_shape)
+        self.map_shape = conv_map_shape(self.image_shape, width)
         self.lin = nn.Sequential(nn.Linear(latent_dim, hidden), nn.ReLU(True),
-                                 nn.Linear(hidden, outs[-1] * m * m), nn.ReLU(True))
-        layers = []
-        for i in reversed(range(len(steps))):
-            n, pad, out = steps[i]
-            conv = nn.ConvTranspose2d(outs[i], ins[i], 3, 2, pad, n - (2 * out - 2 * pad + 1))
-            layers += [conv] if i == 0 else [conv, nn.BatchNorm2d(ins[i]), nn.ReLU(True)]
-        self.cnn = nn.Sequential(*layers)
+                                 nn.Linear(hidden, math.prod(self.map_shape)), nn.ReLU(True))
+        self.cnn = nn.Sequential(*decoder_convs(self.image_shape, width))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(self.cnn(self.lin(z).view(-1, *self.map_shape)))
@@ -219,3 +249,17 @@ def init_weights(module: nn.Module, scheme: str) -> None:
             fn(m.weight)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
+
+
+GRID_MAP = 8  # a code grid: the encoder's map once it is at most this size (7 x 7 at 28 px, 8 x 8 at 32 and 64)
+
+
+def grid_depth(size: int) -> int:
+    """How many of the encoder's stride-2 convolutions make a code grid of at most GRID_MAP x GRID_MAP
+    (at least one): 28 -> 14 -> 7 (two), 32 -> 16 -> 8 (two), 64 -> 32 -> 16 -> 8 (three), 16 -> 8 (one)."""
+    depth = 0
+    for _, _, out in _halving_convs(size):
+        depth += 1
+        if out <= GRID_MAP:
+            return depth
+    return depth

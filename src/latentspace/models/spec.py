@@ -12,7 +12,10 @@ properties (labels: a LongTensor of class indices, or None; a conditional model 
     loss_terms(x, labels)       -> {"recon", "kl", "loss"} batch means, when `gaussian_posterior`
     decode(z, labels) -> x in [0, 1]  always
     prior_latents(n, generator) -> z, when `prior` is "normal" (then `sample(n)` = decode(prior_latents(n)))
-    latent_vectors(z)           N x D float vectors of latents, what maps of the latent space project
+    latent_vectors(z)           N x D float vectors of latents, what maps of the latent space project (for a
+                                grid of code indices: each image's mean code vector)
+    codebook_size               discrete latents: the number of code indices K (entries lie in 0..K-1); else None
+    codebook_vectors()          discrete latents: the K x D code vectors in index order; else None
     title()                     how figures and the report name it, e.g. "VAE (latent 20, β=1)"
     classifier_encoder()        the encoder network a frozen-encoder classifier reads, or None
     progress_latents()          fixed latents decoded after every epoch, when it lists the "progress" figure
@@ -35,7 +38,8 @@ from latentspace.data.registry import STUDY_SHAPE
 
 # figure callbacks the training layer knows (latentspace.training.figures); a spec lists the ones it wants
 FIGURE_NAMES = ("loss", "reconstructions", "kl_per_dim", "progress", "step_losses", "trajectory", "samples",
-                "class_samples", "augmented")
+                "class_samples", "augmented",
+                "codebook", "code_grids", "code_swap")  # the last three: models of code indices (`discrete`)
 OBJECTIVES = ("val_loss", "fid")
 PRIORS = (None, "normal", "learned")
 
@@ -53,7 +57,8 @@ class ModelSpec:
     objective: str = "val_loss"     # what a hyperparameter search minimises
     monitor: str | None = "val_loss"  # the metric of best.ckpt and early stopping; None: the last epoch
     latent_field: str | None = "latent_dim"  # the config field that sets a code's size (None: no such field)
-    discrete: bool = False          # latents are integer code indices (a VQ grid), not real numbers
+    discrete: bool = False          # latents are integer code indices (a VQ grid), not real numbers; the model
+                                    # then has `codebook_size` and `codebook_vectors()` and logs its codebook use
     prior_sampler: str | None = None  # with prior "learned": the sampler (latentspace.samplers) it is drawn by
     # config fields that only matter when images are drawn (e.g. ODE steps, guidance): generate, evaluate and
     # load_run may override them for one use without retraining

@@ -50,8 +50,14 @@ class LatentSampler:
         pass
 
     def sample(self, n: int, generator: torch.Generator, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """n latents (n x *latent_shape, on the CPU); the same for the same generator state."""
+        """n latents (n x *latent_shape, on the CPU); the same for the same generator state. A sampler that declares
+        sampling options (`SamplerSpec.sampling_options`) takes them as keyword arguments."""
         raise NotImplementedError
+
+    @property
+    def num_classes(self) -> int:
+        """The classes a class-conditional sampler draws for (its `sample` then needs labels); 0: unconditional."""
+        return 0
 
     @property
     def description(self) -> str:

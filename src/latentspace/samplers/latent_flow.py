@@ -21,7 +21,6 @@ Fashion-MNIST, FID of 5,000 decoded samples; see benchmarks/latent_prior.py for 
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 
 import numpy as np
@@ -29,6 +28,7 @@ import torch
 from torch import nn
 
 from latentspace.errors import LatentspaceError
+from latentspace.samplers.planning import Shuffled, StepPlan, check_budget, checked_hparams
 
 # the measured best at the default budget (3 minutes); `fit(..., **options)` overrides any of them
 DEFAULTS = {
@@ -48,9 +48,7 @@ DEFAULTS = {
 SOLVERS = ("euler", "midpoint", "heun")
 TIME_SAMPLINGS = ("uniform", "logit_normal")
 FIT_RECORD = {"dim", "seed", "fit_steps", "planned_steps", "fit_seconds", "minutes"}  # hparams a fit adds
-TIMING_WARMUP, TIMING_STEPS = 5, 30  # steps timed (after the first, slower ones) to plan the fit's length
 MOMENT_SAMPLES = 20000  # draws that estimate the fitted flow's covariance (LatentFlow.match_moments)
-REPLAN_AT = (0.1, 0.3, 0.5, 0.7)  # shares of the plan where a slowed-down machine shrinks it to meet the deadline
 SAMPLE_CHUNK = 4096  # rows integrated at once: the same n always gives the same chunks
 
 
@@ -161,19 +159,8 @@ def _sqrtm(cov: torch.Tensor, inverse: bool = False) -> torch.Tensor:
 
 
 def check_options(options: dict) -> dict:
-    unknown = set(options) - set(DEFAULTS) - FIT_RECORD
-    if unknown:
-        raise LatentspaceError(f"unknown flow prior option(s): {', '.join(sorted(unknown))}")
-    hp = {**DEFAULTS, **options}
-    for key in ("width", "depth", "batch_size", "sample_steps"):
-        if not isinstance(hp[key], (int, np.integer)) or isinstance(hp[key], bool) or hp[key] < 1:
-            raise LatentspaceError(f"flow prior option {key} must be a positive integer, got {hp[key]!r}")
-    for key in ("time_features", "warmup_steps"):
-        if not isinstance(hp[key], (int, np.integer)) or isinstance(hp[key], bool) or hp[key] < 0:
-            raise LatentspaceError(f"flow prior option {key} must be a non-negative integer, got {hp[key]!r}")
-    for key in ("lr", "weight_decay", "ema"):
-        if not isinstance(hp[key], (int, float)) or not math.isfinite(hp[key]) or hp[key] < 0:
-            raise LatentspaceError(f"flow prior option {key} must be a finite number >= 0, got {hp[key]!r}")
+    hp = checked_hparams("flow prior", options, DEFAULTS, FIT_RECORD, counts=("width", "depth", "batch_size",
+                         "sample_steps"), whole=("time_features", "warmup_steps"), numbers=("lr", "weight_decay", "ema"))
     if not 0 < hp["lr"] or not hp["ema"] < 1:
         raise LatentspaceError(f"flow prior options need lr > 0 and ema < 1, got lr {hp['lr']}, ema {hp['ema']}")
     if hp["solver"] not in SOLVERS:
@@ -200,20 +187,15 @@ def fit(codes, minutes: float = 3.0, log: Callable[[str], None] | None = None, s
     """Fit a flow on N x D codes within `minutes` of wall clock (or exactly `steps` steps).
 
     With `steps` the fit is deterministic for a seed (the same flow, bit for bit). With a budget alone the
-    number of steps is planned from the measured speed of the first TIMING_STEPS (recorded in the hparams
+    number of steps is planned from the measured speed of the first steps (`samplers.planning`) (recorded in the hparams
     as "planned_steps"; passing it back as `steps` repeats the fit). If the machine slows down, the plan
-    shrinks at REPLAN_AT so that the learning rate still anneals inside the budget, and the fit never runs
+    shrinks so that the learning rate still anneals inside the budget, and the fit never runs
     past the deadline."""
     log = log or (lambda line: None)
     hp = check_options(dict(options))
-    if isinstance(minutes, bool) or not (isinstance(minutes, (int, float)) and math.isfinite(minutes) and minutes > 0):
-        raise LatentspaceError(f"--minutes must be a positive number, got {minutes!r}")
-    if steps is not None and (not isinstance(steps, (int, np.integer)) or isinstance(steps, bool) or steps < 1):
-        raise LatentspaceError(f"steps must be a positive integer, got {steps!r}")
+    check_budget(minutes, steps)
     codes = check_codes(codes)
     n, dim = codes.shape
-    t_start = time.perf_counter()
-    deadline = t_start + minutes * 60.0
     g = torch.Generator().manual_seed(int(seed))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(seed))  # the network's initial weights
@@ -230,43 +212,11 @@ def fit(codes, minutes: float = 3.0, log: Callable[[str], None] | None = None, s
     # steps' worth of time kept for match_moments: MOMENT_SAMPLES draws, each network evaluation ~1/3 of a step's
     evals = hp["sample_steps"] * (1 if hp["solver"] == "euler" else 2)
     reserve = int(MOMENT_SAMPLES * evals / (3 * batch)) if hp["match_moments"] else 0
-    planned = first_plan = steps  # None until timed
-    replans = list(REPLAN_AT)
-    perm, pos, step, loss_sum, loss_n = torch.randperm(n, generator=g), 0, 0, 0.0, 0
-    mark = (0, t_start)  # (step, time) the speed is measured from: after the first steps' warm-up
-    next_log = t_start + 10.0
-    while True:
-        now = time.perf_counter()
-        if steps is None:
-            if step == TIMING_WARMUP:
-                mark = (step, now)
-            elif planned is None and step == TIMING_WARMUP + TIMING_STEPS:
-                per_step = (now - mark[1]) / (step - mark[0])
-                planned = first_plan = max(step + 1, step + int((deadline - now) / per_step) - reserve)
-                mark = (step, now)
-                log(f"flow prior: {per_step * 1000:.1f} ms a step, planning {planned} steps in {minutes:g} min")
-            elif planned is not None and replans and step >= replans[0] * planned:
-                replans.pop(0)
-                per_step = (now - mark[1]) / max(1, step - mark[0])
-                mark = (step, now)
-                if now + (planned - step + reserve) * per_step > deadline:
-                    planned = max(step + 1, step + int((deadline - now) / per_step) - reserve)  # only shrinks
-                    log(f"flow prior: slower than planned ({per_step * 1000:.1f} ms a step): {planned} steps")
-            if now >= deadline:
-                break
-        if planned is not None and step >= planned:
-            break
-        # the cosine starts after the timed steps, so a budgeted fit and `steps=` agree step for step
-        start = TIMING_WARMUP + TIMING_STEPS
-        progress = 0.0 if planned is None else max(0, step - start) / max(1, planned - start)
-        lr = hp["lr"] * min(1.0, (step + 1) / hp["warmup_steps"] if hp["warmup_steps"] else 1.0)
-        lr *= 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
-        for group in opt.param_groups:
-            group["lr"] = lr
-        if pos + batch > n:
-            perm, pos = torch.randperm(n, generator=g), 0
-        x1 = x[perm[pos:pos + batch]]
-        pos += batch
+    plan = StepPlan(minutes, steps, reserve=reserve, log=log, name="flow prior")
+    batches = Shuffled(n, batch, g)
+    while plan.next():
+        plan.set_lr(opt, hp["lr"], hp["warmup_steps"])
+        x1 = x[batches.take()]
         x0 = torch.randn(x1.shape, generator=g)
         t = (torch.rand(batch, generator=g) if hp["time_sampling"] == "uniform"
              else torch.sigmoid(torch.randn(batch, generator=g)))
@@ -279,21 +229,13 @@ def fit(codes, minutes: float = 3.0, log: Callable[[str], None] | None = None, s
             with torch.no_grad():
                 for pe, pn in zip(ema.parameters(), net.parameters()):
                     pe.lerp_(pn, 1.0 - hp["ema"])
-        step += 1
-        loss_sum, loss_n = loss_sum + loss.item(), loss_n + 1
-        if now >= next_log:
-            log(f"flow prior: step {step}/{planned or '?'}, loss {loss_sum / loss_n:.4f}, "
-                f"{now - t_start:.0f} s")
-            loss_sum, loss_n, next_log = 0.0, 0, now + 10.0
-    if planned is not None and step < planned:
-        log(f"flow prior: stopped at the deadline after {step} of {planned} planned steps")
+        plan.done(loss.item())
+    plan.finish()
     flow = LatentFlow({}, mean, std, ema if ema is not None else net)
     flow.hparams = hp
     if hp["match_moments"]:
         flow.match_moments(torch.cov(x.T.double()), g, MOMENT_SAMPLES)
-    seconds = time.perf_counter() - t_start
-    log(f"flow prior: fitted in {seconds:.1f} s, {step} steps")
-    hparams = {**hp, "dim": dim, "seed": int(seed), "fit_steps": step, "planned_steps": first_plan or step,
-               "fit_seconds": round(seconds, 2), "minutes": float(minutes)}
-    flow.hparams = hparams
+    record = plan.record()
+    log(f"flow prior: fitted in {record['fit_seconds']:.1f} s, {record['fit_steps']} steps")
+    flow.hparams = {**hp, "dim": dim, "seed": int(seed), **record}
     return flow

@@ -298,9 +298,90 @@ class AugmentedBatches(RunFigure):
                                 f"clipped to the image range)", self.run.figures / "augmented.png")]
 
 
+CODES_FILE = "codebook.json"
+
+
+def _test_grids(model, test: ImageSet) -> torch.Tensor:
+    from latentspace.analysis.encode import encode_images
+
+    return torch.from_numpy(encode_images(model, test)["latent"])
+
+
+class CodebookUse(RunFigure):
+    """codebook.png: the codes' perplexity and the share of codes used per epoch (the model logs them in
+    metrics.csv: train_/val_code_perplexity, train_/val_codes_used) and how often the test set uses each code;
+    those test counts also go to RUN/codebook.json with their perplexity and share used."""
+
+    def finish(self, model, splits):
+        from latentspace.figures.codes import plot_codebook_use
+        from latentspace.figures.plots import read_metrics
+
+        counts = torch.bincount(_test_grids(model, splits.test).reshape(-1), minlength=model.codebook_size)
+        p = counts.double() / max(1, int(counts.sum()))
+        nz = p[p > 0]
+        write_json(self.run.path / CODES_FILE, {
+            "codebook_size": model.codebook_size, "test_codes_used": round(float((counts > 0).double().mean()), 4),
+            "test_code_perplexity": round(float(torch.exp(-(nz * nz.log()).sum())), 2), "test_counts": counts.tolist()})
+        metrics = read_metrics(self.run.metrics_file) if self.run.metrics_file.is_file() else {}
+        return [plot_codebook_use(metrics, counts.numpy(), f"{model.title()}: codebook use",
+                                  self.run.figures / "codebook.png")]
+
+
+class CodeGrids(RunFigure):
+    """code_grids.png: the first test image of each class, its grid of code indices and its reconstruction."""
+
+    @torch.no_grad()
+    def finish(self, model, splits, n: int = 8):
+        from latentspace.figures.codes import plot_code_grids
+
+        test = splits.test
+        index = first_of_each_class(test, n)
+        x = test.floats(index).to(model.device)
+        grids = model.encode(x)
+        names = [test.classes[int(test.labels[i])] for i in index] if test.labelled else None
+        return [plot_code_grids(to_uint8(x), grids.cpu().numpy(), to_uint8(model.decode(grids)), model.codebook_size,
+                                f"{model.title()}: test images, their code grids and reconstructions",
+                                self.run.figures / "code_grids.png", col_labels=names)]
+
+
+class CodeSwap(RunFigure):
+    """code_swap.png: "change one code": the grid's centre cell of a few test images set to each of the codes
+    the test set uses most often there (then those it uses most anywhere), decoded (what one code holds, where
+    it sits)."""
+
+    @torch.no_grad()
+    def finish(self, model, splits, n_images: int = 4, n_codes: int = 9):
+        from latentspace.figures.codes import plot_code_swap
+
+        test = splits.test
+        grids = _test_grids(model, test)
+        h, w = grids.shape[1:]
+        cell = (h // 2, w // 2)
+        at_cell = torch.bincount(grids[:, cell[0], cell[1]], minlength=model.codebook_size)
+        anywhere = torch.bincount(grids.reshape(-1), minlength=model.codebook_size)
+        # most used at the cell first; where fewer codes occur there, the codes used most anywhere fill the row
+        rank = at_cell.double() * (anywhere.sum() + 1) + anywhere.double()
+        codes = [int(c) for c in torch.argsort(rank, descending=True, stable=True)[:n_codes]]
+        index = first_of_each_class(test, n_images)
+        rows, swept = [], []
+        for i in index:
+            grid = grids[i].clone()
+            batch = grid.repeat(len(codes) + 1, 1, 1)
+            for k, code in enumerate(codes):
+                batch[k + 1, cell[0], cell[1]] = code
+            rows.append(to_uint8(model.decode(batch.to(model.device))))
+            swept.append(codes)
+        names = [f"test image {i}" + (f"\n({test.classes[int(test.labels[i])]})" if test.labelled else "")
+                 for i in index]
+        return [plot_code_swap(rows, swept, cell, (h, w),
+                               f"{model.title()}: cell {cell} set to the {len(codes)} codes used there most",
+                               self.run.figures / "code_swap.png", names)]
+
+
 FIGURES = {"loss": LossCurves, "reconstructions": Reconstructions, "kl_per_dim": KLPerDim,
            "progress": ProgressGrid, "step_losses": StepLosses, "trajectory": Trajectory, "samples": Samples,
-           "class_samples": ClassSamples, "augmented": AugmentedBatches}
+           "class_samples": ClassSamples, "augmented": AugmentedBatches,
+           "codebook": CodebookUse, "code_grids": CodeGrids, "code_swap": CodeSwap}
 
 
 def figure_callbacks(spec, run: Run) -> list[RunFigure]:

@@ -6,6 +6,10 @@ const COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"
 const AXES = { latent: ["z[0]", "z[1]"], pca: ["PCA 1", "PCA 2"], tsne: ["t-SNE 1", "t-SNE 2"],
                umap: ["UMAP 1", "UMAP 2"] };
 const UNLABELLED = "#4c72b0";  // every point of an unlabelled set (no classes, labels -1)
+// a grid cell's colour follows its code (index mod 20), as in the run's code_grids.png (matplotlib's tab20)
+const CODE_COLORS = ["#1f77b4", "#aec7e8", "#ff7f0e", "#ffbb78", "#2ca02c", "#98df8a", "#d62728", "#ff9896",
+                     "#9467bd", "#c5b0d5", "#8c564b", "#c49c94", "#e377c2", "#f7b6d2", "#7f7f7f", "#c7c7c7",
+                     "#bcbd22", "#dbdb8d", "#17becf", "#9edae5"];
 const PAD = 48;  // canvas margin (CSS pixels) for the axes
 // Images are shown at a whole multiple of their size (crisp pixels, CSS image-rendering: pixelated),
 // the largest one that fits these many CSS pixels: 4x for 32 px images, 2x for 64 px, 5x for 28 px.
@@ -14,6 +18,7 @@ const IMAGE_PX = 144, STRIP_PX = 96;
 const $ = (id) => document.getElementById(id);
 const state = {
   runs: [], run: null, map: null, bounds: null, layer: null,
+  cell: 0,           // discrete latents: the grid cell whose code the chooser sets
   selection: null,   // {z: number[], index: int|null, label: string, modified: bool}
   hover: null,       // the point or index under the mouse
   a: null, b: null,  // interpolation ends: {z, index|null, label}
@@ -95,13 +100,17 @@ function setClass(label) {
 
 // ---------------------------------------------------------------- runs
 
+// "latent 20", or for a grid of code indices "7 × 7 codes of 512"
+const latentWords = (r) => (r.discrete ? `${r.latent_shape.join(" × ")} codes of ${r.codebook_size}`
+                                       : `latent ${r.latent_dim}`);
+
 async function init() {
   try {
     state.runs = (await api("/api/runs")).runs;
     const sel = $("run-select");
     for (const r of state.runs) {
       const o = document.createElement("option");
-      o.value = r.name; o.textContent = `${r.name} (${r.kind}, latent ${r.latent_dim})`;
+      o.value = r.name; o.textContent = `${r.name} (${r.kind}, ${latentWords(r)})`;
       sel.appendChild(o);
     }
     $("run-switcher").hidden = state.runs.length < 2;
@@ -118,7 +127,7 @@ async function loadRun(name) {
   $("interp-ends").textContent = "pick A and B";
   const [c, h, w] = run.image_shape;
   sizeImages(run);
-  $("run-info").textContent = `${run.kind}${run.conditional ? " (class-conditional)" : ""}, latent ${run.latent_dim}, `
+  $("run-info").textContent = `${run.kind}${run.conditional ? " (class-conditional)" : ""}, ${latentWords(run)}, `
     + `${c === 3 ? "colour" : "grey"} ${w} × ${h} images`
     + (run.classes.length ? "" : ", unlabelled")
     + (run.has_map ? `, ${run.n_test} test images, map: ${run.map_method}` : ", no encoder");
@@ -141,6 +150,15 @@ async function loadRun(name) {
   $("map").hidden = !run.has_map; $("legend").hidden = !run.has_map; $("map-help").hidden = !run.has_map;
   $("no-map").hidden = run.has_map;
   $("original-fig").hidden = $("recon-fig").hidden = true;
+  // discrete latents: a clickable grid of code indices and a code chooser instead of sliders
+  $("sliders-block").hidden = run.discrete; $("codes-block").hidden = !run.discrete;
+  $("interp-path").hidden = run.discrete;
+  $("reset").textContent = run.discrete ? "Reset codes" : "Reset sliders";
+  state.cell = 0;
+  if (run.discrete) {
+    for (const id of ["code-input", "code-range"]) { $(id).max = String(run.codebook_size - 1); }
+    $("codes-title").textContent = `Code grid (${run.latent_shape.join(" × ")}, codes 0–${run.codebook_size - 1})`;
+  }
   showError(null);
   if (run.has_map) {
     state.map = await api(`/api/runs/${encodeURIComponent(name)}/map`);
@@ -352,8 +370,12 @@ async function selectImage(i) {
 
 function select(sel) {
   state.selection = { ...sel, z: sel.z.slice(), original: sel.z.slice(), modified: false };
-  buildSliders();
+  buildLatentControls();
   showSelection();
+}
+
+function buildLatentControls() {
+  if (state.run.discrete) buildCodeGrid(); else buildSliders();
 }
 
 function showSelection() {
@@ -361,8 +383,59 @@ function showSelection() {
   decodeLive(s.z);
   if (s.info) showImage(s.info);
   else $("original-fig").hidden = $("recon-fig").hidden = true;
-  $("selection-info").textContent = "selected: " + (s.label || "code") + (s.modified ? " (sliders moved)" : "");
+  $("selection-info").textContent = "selected: " + (s.label || "code") + (s.modified ? ` (${changedWords()})` : "");
   drawMap();
+}
+
+const changedWords = () => (state.run.discrete ? "codes changed" : "sliders moved");
+
+// ---------------------------------------------------------------- discrete latents: the grid of code indices
+
+function buildCodeGrid() {
+  const run = state.run, s = state.selection, box = $("code-grid");
+  const [h, w] = run.latent_shape;
+  box.style.gridTemplateColumns = `repeat(${w}, max-content)`;
+  box.replaceChildren();
+  for (let k = 0; k < h * w; k++) {
+    const cell = document.createElement("button");
+    Object.assign(cell, { type: "button", id: `cell-${k}`, className: "cell" });
+    cell.dataset.cell = String(k);
+    cell.title = `row ${Math.floor(k / w)}, column ${k % w}`;
+    cell.addEventListener("click", () => chooseCell(k));
+    box.appendChild(cell);
+    paintCell(k);
+  }
+  chooseCell(Math.min(state.cell, h * w - 1));
+}
+
+function paintCell(k) {
+  const s = state.selection, cell = $(`cell-${k}`), code = Math.round(s.z[k]);
+  cell.textContent = String(code);
+  cell.style.background = CODE_COLORS[code % CODE_COLORS.length];
+  cell.classList.toggle("changed", code !== Math.round(s.original[k]));
+  cell.classList.toggle("chosen", k === state.cell);
+}
+
+function chooseCell(k) {
+  const prev = state.cell, w = state.run.latent_shape[1];
+  state.cell = k;
+  if ($(`cell-${prev}`)) paintCell(prev);
+  paintCell(k);
+  const code = String(Math.round(state.selection.z[k]));
+  $("code-input").value = code; $("code-range").value = code;
+  $("cell-name").textContent = `cell (${Math.floor(k / w)}, ${k % w})`;
+}
+
+function setCode(value) {
+  const run = state.run, s = state.selection;
+  const code = Math.round(Number(value));
+  if (!s || !Number.isFinite(code) || code < 0 || code >= run.codebook_size) return;
+  s.z[state.cell] = code;
+  s.modified = s.z.some((v, k) => Math.round(v) !== Math.round(s.original[k]));
+  $("code-input").value = String(code); $("code-range").value = String(code);
+  paintCell(state.cell);
+  decodeLive(s.z);
+  $("selection-info").textContent = "selected: " + (s.label || "code") + (s.modified ? " (codes changed)" : "");
 }
 
 function buildSliders() {
@@ -399,7 +472,7 @@ function resetSliders() {
   const s = state.selection;
   if (!s) return;
   s.z = s.original.slice(); s.modified = false;
-  buildSliders(); showSelection();
+  buildLatentControls(); showSelection();
 }
 
 // ---------------------------------------------------------------- interpolation and samples
@@ -408,7 +481,7 @@ function setEnd(which) {
   const s = state.selection;
   if (!s) return;
   const label = state.run.map_method === "latent" ? `z = (${s.z[0].toFixed(3)}, ${s.z[1].toFixed(3)})`
-    : s.label + (s.modified ? " with sliders moved" : "");
+    : s.label + (s.modified ? ` with ${changedWords()}` : "");
   state[which] = { z: s.z.slice(), index: s.modified ? null : s.index, label };
   drawMap();
   $("interp-ends").textContent = `A: ${state.a ? state.a.label : "?"}  →  B: ${state.b ? state.b.label : "?"}`;
@@ -453,6 +526,8 @@ $("set-a").addEventListener("click", () => setEnd("a"));
 $("set-b").addEventListener("click", () => setEnd("b"));
 $("interp-mode").addEventListener("change", () => { if (state.a && state.b) interpolate(); });
 $("reset").addEventListener("click", resetSliders);
+$("code-input").addEventListener("change", (ev) => setCode(ev.target.value));
+$("code-range").addEventListener("input", (ev) => setCode(ev.target.value));
 $("sample").addEventListener("click", sample);
 $("class-select").addEventListener("change", () => {
   if (state.selection) showSelection();
