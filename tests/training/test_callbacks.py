@@ -70,3 +70,40 @@ def test_train_log_copies_warnings_to_the_run_and_lets_go(tmp_path):
     cb.teardown(_Trainer(), None, "fit")
     logger.warning("after training")
     assert (tmp_path / "train.log").read_text() == "collapse at epoch 0 step 3\n"
+
+
+@pytest.mark.integration
+def test_a_wall_clock_budget_with_a_large_epoch_cap_still_completes_the_schedule_and_the_kl_warmup(tmp_path,
+                                                                                                    monkeypatch):
+    """compare trains each family for M minutes with an epoch cap of 100,000: the one-cycle schedule and the
+    VAE's KL warm-up must run over the steps that fit in the minutes, not over the cap's."""
+    from latentspace.models.vae_config import VAEConfig
+    from latentspace.training.callbacks import TimeBudget
+
+    monkeypatch.setattr(TimeBudget, "WARMUP_S", 0.5)
+    seen = {}
+
+    class Last(Callback):
+        def on_train_batch_end(self, trainer, pl_module, *args):
+            seen.update(lr=trainer.optimizers[0].param_groups[0]["lr"], kl_weight=pl_module.kl_weight(),
+                        step=trainer.global_step, total=trainer.lr_scheduler_configs[0].scheduler.lr_lambdas[0].total,
+                        cap=trainer.estimated_stepping_batches)
+
+    run = fit("vae", VAEConfig(latent_dim=2), TrainConfig(epochs=100_000, max_time=0.1, limit_train=256,
+                                                          batch_size=64),
+              out=tmp_path / "r", progress=False, callbacks=[Last()])
+    assert run.summary()["stopped_by"] == "max_time"
+    assert seen["total"] < seen["cap"] / 100  # the curve spans the steps the 6 s allow, not the cap's
+    assert seen["step"] >= 0.5 * seen["total"]  # ... and the run got through most of them
+    assert seen["lr"] < 8e-3 / 2  # past the one-cycle's peak, annealing (it would still be warming up at 8e-3/25)
+    assert seen["kl_weight"] > 0.5  # the KL warm-up (over the whole budget) mostly done; near 0 over the cap
+
+
+def test_budget_steps_is_the_epoch_budget_unless_the_clock_allows_fewer():
+    from types import SimpleNamespace
+
+    from latentspace.models.optim import budget_steps
+
+    assert budget_steps(SimpleNamespace(estimated_stepping_batches=500)) == 500
+    assert budget_steps(SimpleNamespace(estimated_stepping_batches=500, time_budget_steps=120)) == 120
+    assert budget_steps(SimpleNamespace(estimated_stepping_batches=100, time_budget_steps=120)) == 100

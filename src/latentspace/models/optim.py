@@ -49,6 +49,16 @@ def _fusable(params: list) -> bool:
     return bool(tensors) and all(t.device.type in ("cpu", "cuda") and t.is_floating_point() for t in tensors)
 
 
+def budget_steps(trainer) -> float:
+    """The steps the trainer's budget allows: its epoch budget's steps, or fewer where a wall-clock budget
+    (`--max-time`) ends it first, as training's `TimeBudget` callback estimates from the speed so far. Schedules over the budget (the
+    learning rate's, the VAE's KL warm-up) read this, so a run stopped by the clock still completes them."""
+    by_epochs = trainer.estimated_stepping_batches
+    by_time = getattr(trainer, "time_budget_steps", None)
+    return min(by_epochs, by_time) if by_time else by_epochs
+
+
+
 class LRFactor:
     """The learning rate's factor at step t of `total` (the scheduler's lr_lambda).
 
@@ -103,6 +113,6 @@ def configure(module, config):
         trainer = module.trainer
     except RuntimeError:  # a LightningModule not attached to a Trainer (built by hand)
         trainer = None
-    total = trainer.estimated_stepping_batches if trainer is not None else 1
+    total = budget_steps(trainer) if trainer is not None else 1
     total = int(total) if math.isfinite(total) else 1
     return {"optimizer": opt, "lr_scheduler": make_schedule(opt, schedule, total, getattr(config, "warmup", 0.0))}

@@ -24,6 +24,7 @@ from latentspace.models.gaussian import (
     reparameterize,
 )
 from latentspace.models.nets import Decoder, Encoder, init_weights
+from latentspace.models.optim import budget_steps
 from latentspace.models.vae_config import VAEConfig
 
 
@@ -93,8 +94,8 @@ class VAE(LatentModel):
         trainer = getattr(self, "_trainer", None)
         if self.config.kl_warmup <= 0 or not self.training or trainer is None:
             return self.config.beta
-        total = trainer.estimated_stepping_batches  # the epoch budget's steps, as the learning-rate schedule's
-        if not math.isfinite(total):  # no epoch budget to warm up over
+        total = budget_steps(trainer)  # the budget's steps (epochs or wall clock), as the learning-rate schedule's
+        if not math.isfinite(total):  # no budget to warm up over
             return self.config.beta
         ramp = self.config.kl_warmup * max(1, total)
         return self.config.beta * min(1.0, (trainer.global_step + 1) / ramp)

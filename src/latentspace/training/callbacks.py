@@ -13,6 +13,7 @@ from lightning.pytorch.trainer.states import TrainerFn
 
 from latentspace.errors import LatentspaceError
 from latentspace.io import CsvLog
+from latentspace.models.optim import budget_steps
 
 
 class EpochMetrics(Callback):
@@ -152,3 +153,36 @@ class TrainLog(Callback):
         for h in self.handlers:
             logging.getLogger("latentspace").removeHandler(h)
             h.close()
+
+
+class TimeBudget(Callback):
+    """Under a wall-clock budget, estimates the steps that fit in it from the speed measured so far and fits the
+    learning-rate schedule to them. Without it a time-budgeted run given a large epoch cap (compare's) would
+    spend its whole budget in the schedule's first warm-up steps, and a VAE's KL weight would stay near 0
+    (measured in a 3-minute compare: VAE sample FID 17.1, against 8.4 for the same VAE on its epoch budget)."""
+
+    WARMUP_S = 3.0  # seconds measured before the first estimate (the first steps are slow)
+
+    def __init__(self):
+        self.t0 = self.step0 = None
+
+    def on_train_start(self, trainer, pl_module):
+        self.t0, self.step0 = time.monotonic(), trainer.global_step
+
+    def on_train_batch_end(self, trainer, *args):
+        from lightning.pytorch.callbacks import Timer
+
+        timer = next((c for c in trainer.callbacks if isinstance(c, Timer)), None)
+        elapsed = time.monotonic() - self.t0
+        done = trainer.global_step - self.step0
+        if timer is None or elapsed < self.WARMUP_S or done <= 0:
+            return
+        # the steps taken (a resumed run's earlier ones too) and those the rest of the budget allows at this
+        # speed (Lightning's Timer keeps the budget across a resume)
+        left = timer.time_remaining() or 0.0
+        trainer.time_budget_steps = trainer.global_step + 1 + int(done * left / elapsed)
+        total = budget_steps(trainer)
+        for config in trainer.lr_scheduler_configs:
+            for factor in getattr(config.scheduler, "lr_lambdas", ()):
+                if hasattr(factor, "total"):  # the schedule's LRFactor: its curve over the steps that fit
+                    factor.total = max(1, int(total))

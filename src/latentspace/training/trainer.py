@@ -32,6 +32,7 @@ from latentspace.training.callbacks import (
     FiniteLossGuard,
     NonFiniteLoss,
     RNGState,
+    TimeBudget,
     Tracked,
     TrainLog,
 )
@@ -84,6 +85,8 @@ def build_trainer(cfg: TrainConfig, run: Run, progress: bool = True, extra_callb
         TrainLog(run.path / "train.log"),
         *extra_callbacks,
     ]
+    if cfg.max_time:
+        callbacks.append(TimeBudget())
     if cfg.early_stopping and monitor:
         callbacks.append(EarlyStopping(monitor=monitor, patience=cfg.early_stopping, mode="min"))
     if progress:
