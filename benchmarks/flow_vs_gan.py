@@ -14,7 +14,8 @@ budgets), and the issue's targets: the flow's FID at most the GAN's by 20 minute
 Draws docs/flow_vs_gan.png (FID against training minutes, both models; `--plot` elsewhere).
 
 usage: python benchmarks/flow_vs_gan.py [--minutes 5,10,20,40] [--samples 5000] [--threads 2] [--out DIR]
-                                        [--fresh] [--plot PATH]
+                                        [--fresh] [--plot PATH] [--parallel]
+`--parallel --threads 1` races both at once, one core each (40 CPU-minutes of each in 40 wall minutes on 2 cores).
 `--minutes 0.2,0.4 --samples 500` is a dry run of a few minutes (its FIDs mean nothing).
 """
 from __future__ import annotations
@@ -27,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -142,18 +144,32 @@ def main(argv=None) -> int:
     ap.add_argument("--fresh", action="store_true", help="train every budget afresh instead of extending one run")
     ap.add_argument("--plot", type=Path, default=ROOT / "docs" / "flow_vs_gan.png")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--parallel", action="store_true",
+                    help="race both models at once, each on its own core (use with --threads 1 on 2 cores)")
     a = ap.parse_args(argv)
+    if a.parallel and a.threads * len(MODELS) > (os.cpu_count() or 1):
+        ap.error(f"--parallel with --threads {a.threads} needs {a.threads * len(MODELS)} cores, "
+                 f"this machine has {os.cpu_count()}")
     budgets = sorted(float(m) for m in a.minutes.split(",") if m.strip())
     results: dict[str, list[dict]] = {k: [] for k in MODELS}
+
+    def race(kind: str, out: Path) -> None:
+        for i, minutes in enumerate(budgets):
+            run_dir = out / (f"{kind}-{minutes:g}min" if a.fresh else kind)
+            wall = train(kind, minutes, run_dir, resume=bool(i) and not a.fresh, threads=a.threads, seed=a.seed)
+            results[kind].append({"minutes": minutes, "process_wall_s": round(wall, 1),
+                                  **score(run_dir, a.samples, a.threads, a.seed)})
+            log(f"{kind} {minutes:g} min: {json.dumps(results[kind][-1])}")
+
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(a.out or tmp)
-        for kind in MODELS:
-            for i, minutes in enumerate(budgets):
-                run_dir = out / (f"{kind}-{minutes:g}min" if a.fresh else kind)
-                wall = train(kind, minutes, run_dir, resume=bool(i) and not a.fresh, threads=a.threads, seed=a.seed)
-                results[kind].append({"minutes": minutes, "process_wall_s": round(wall, 1),
-                                      **score(run_dir, a.samples, a.threads, a.seed)})
-                log(f"{kind} {minutes:g} min: {json.dumps(results[kind][-1])}")
+        if a.parallel:  # one core each: every minute of training is a CPU-minute of its own core
+            with ThreadPoolExecutor(len(MODELS)) as pool:
+                for done in [pool.submit(race, kind, out) for kind in MODELS]:
+                    done.result()
+        else:
+            for kind in MODELS:
+                race(kind, out)
     flow = [r["fid"] for r in results["flow"]]
     gan = [r["fid"] for r in results["gan"]]
     targets = {f"{m:g}": {"flow_over_gan_fid": round(flow[budgets.index(m)] / gan[budgets.index(m)], 3),
@@ -164,7 +180,7 @@ def main(argv=None) -> int:
         (Path(a.out) / "results.json").write_text(json.dumps(results))
     print(json.dumps({
         "benchmark": "flow_vs_gan", "threads": a.threads, "samples": a.samples, "budgets_min": budgets,
-        "fresh_runs": a.fresh, "gan": results["gan"], "flow": results["flow"],
+        "fresh_runs": a.fresh, "parallel": a.parallel, "gan": results["gan"], "flow": results["flow"],
         "fid_ratio_flow_over_gan": [round(f / g, 3) for f, g in zip(flow, gan)],
         "crossover_min": crossover(budgets, flow, gan), "targets": targets, "plot": str(figure),
     }), flush=True)
